@@ -1,0 +1,125 @@
+"""Input data: image datasets through tensorflow-datasets, and 2-D Gaussian mixtures.
+
+A `Dataset` gives the batch of any step as a pure function of `(seed, step)`, so
+a resumed run reads exactly the batches an uninterrupted one would have.
+Image datasets are read once through tfds' random-access `data_source`
+(array_record files, no TensorFlow needed), resized to the model's size, and held
+in memory as uint8; batches are scaled to [-1, 1].
+"""
+
+import functools
+import os
+from typing import Callable, Iterator, NamedTuple
+
+import jax
+import numpy as np
+import tensorflow_datasets as tfds
+
+from jaxgan import sklearn_digits  # noqa: F401  (registers the tfds builder)
+
+Batch = np.ndarray
+
+
+class Dataset(NamedTuple):
+  """`batch(step, batch_size) -> [batch_size, *data_shape]` float32, deterministic in step."""
+  name: str
+  data_shape: tuple[int, ...]
+  batch: Callable[[int, int], Batch]
+
+
+def _mixture(centers: np.ndarray, std: float) -> tuple[np.ndarray, float]:
+  return centers.astype(np.float32), std
+
+
+# The mode-collapse benchmarks of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018).
+MIXTURES: dict[str, tuple[np.ndarray, float]] = {
+    "ring8": _mixture(2.0 * np.stack([np.cos(np.arange(8) * np.pi / 4),
+                                      np.sin(np.arange(8) * np.pi / 4)], axis=1), 0.02),
+    "grid25": _mixture(np.stack(np.meshgrid(np.arange(-4, 5, 2), np.arange(-4, 5, 2)),
+                                axis=-1).reshape(-1, 2), 0.05),
+}
+BUNDLED_IMAGES = ("sklearn_digits",)
+DOWNLOADABLE_IMAGES = ("mnist", "fashion_mnist", "cifar10")
+
+
+def mixture_dataset(name: str, seed: int) -> Dataset:
+  """Points from the 2-D Gaussian mixture `name`, each step's batch drawn from `(seed, step)`."""
+  centers, std = MIXTURES[name]
+
+  def batch(step: int, batch_size: int) -> Batch:
+    rng = np.random.default_rng((seed, step))
+    modes = rng.integers(len(centers), size=batch_size)
+    return centers[modes] + std * rng.standard_normal((batch_size, 2), dtype=np.float32)
+
+  return Dataset(name, (2,), batch)
+
+
+def array_dataset(name: str, images: np.ndarray, seed: int) -> Dataset:
+  """Batches of uint8 `images [n, h, w, c]` scaled to [-1, 1], in a fresh shuffle each epoch."""
+  num = len(images)
+
+  @functools.lru_cache(maxsize=2)
+  def epoch_order(epoch: int) -> np.ndarray:
+    return np.random.default_rng((seed, epoch)).permutation(num)
+
+  def batch(step: int, batch_size: int) -> Batch:
+    positions = np.arange(step * batch_size, (step + 1) * batch_size)
+    epochs, offsets = np.divmod(positions, num)
+    indices = np.empty(batch_size, np.int64)
+    for epoch in np.unique(epochs):
+      here = epochs == epoch
+      indices[here] = epoch_order(int(epoch))[offsets[here]]
+    return images[indices].astype(np.float32) / 127.5 - 1.0
+
+  return Dataset(name, images.shape[1:], batch)
+
+
+def resize_images(images: np.ndarray, size: int, chunk: int = 4096) -> np.ndarray:
+  """Bilinear resize of uint8 `[n, h, w, c]` to `[n, size, size, c]`."""
+  if images.shape[1:3] == (size, size):
+    return images
+  resize = jax.jit(lambda x: jax.image.resize(
+      x.astype(np.float32), (x.shape[0], size, size, x.shape[3]), "bilinear"))
+  out = [np.asarray(resize(images[i:i + chunk])) for i in range(0, len(images), chunk)]
+  return np.clip(np.round(np.concatenate(out)), 0, 255).astype(np.uint8)
+
+
+def load_images(name: str, *, split: str, data_dir: str | None, download: bool) -> np.ndarray:
+  """The `image` feature of a tfds split as uint8 `[n, h, w, c]`, preparing it if allowed."""
+  try:
+    builder = tfds.builder(name, data_dir=data_dir, file_format="array_record")
+  except tfds.core.registered.DatasetNotFoundError:
+    raise ValueError(
+        f"Unknown dataset {name!r}. Known: {', '.join(BUNDLED_IMAGES + DOWNLOADABLE_IMAGES)}, "
+        f"{', '.join(MIXTURES)}, or another tfds image dataset.") from None
+  if not builder.is_prepared():
+    if name not in BUNDLED_IMAGES and not download:
+      raise ValueError(
+          f"Dataset {name!r} is not prepared in {os.path.dirname(builder.data_dir)}. "
+          f"Prepare it once with internet access: pip install '.[datasets]' and run with "
+          f"--config.download=True (or point --config.data_dir at a prepared copy).")
+    builder.download_and_prepare()
+  if split not in builder.info.splits:
+    raise ValueError(f"Dataset {name!r} has no split {split!r}; it has "
+                     f"{', '.join(builder.info.splits)}.")
+  source = builder.as_data_source(split=split)
+  images = np.stack([example["image"] for example in source.__getitems__(range(len(source)))])
+  return images if images.ndim == 4 else images[..., None]
+
+
+def get(name: str, *, seed: int, image_size: int, split: str = "train",
+        data_dir: str | None = None, download: bool = False) -> Dataset:
+  """The dataset `name`: a 2-D mixture (`ring8`, `grid25`) or a tfds image dataset resized
+  to `image_size`."""
+  if name in MIXTURES:
+    return mixture_dataset(name, seed)
+  images = load_images(name, split=split, data_dir=data_dir, download=download)
+  return array_dataset(name, resize_images(images, image_size), seed)
+
+
+def batches(dataset: Dataset, batch_size: int, start_step: int = 0) -> Iterator[Batch]:
+  """The endless stream of batches from `start_step` on."""
+  step = start_step
+  while True:
+    yield dataset.batch(step, batch_size)
+    step += 1

@@ -1,0 +1,43 @@
+"""Components chosen by name: registered names, or `"package.module:attribute"` for your own."""
+
+import importlib
+from typing import Generic, Mapping, TypeVar
+
+T = TypeVar("T")
+
+
+def import_attribute(path: str):
+  """Imports `"package.module:attribute"`."""
+  module_name, _, attribute = path.partition(":")
+  try:
+    module = importlib.import_module(module_name)
+  except ImportError as e:
+    raise ValueError(f"Cannot import module {module_name!r} named in {path!r}: {e}") from e
+  try:
+    return getattr(module, attribute)
+  except AttributeError:
+    raise ValueError(f"Module {module_name!r} has no attribute {attribute!r} "
+                     f"(named in {path!r}).") from None
+
+
+class Registry(Generic[T]):
+  """A name -> component table whose unknown names raise an error listing the known ones."""
+
+  def __init__(self, kind: str, entries: Mapping[str, T]):
+    self.kind = kind
+    self._entries = dict(entries)
+
+  def names(self) -> list[str]:
+    return sorted(self._entries)
+
+  def register(self, name: str, entry: T) -> T:
+    self._entries[name] = entry
+    return entry
+
+  def get(self, name: str) -> T:
+    if ":" in name:
+      return import_attribute(name)
+    if name not in self._entries:
+      raise ValueError(f"Unknown {self.kind} {name!r}. Known: {', '.join(self.names())}; "
+                       f"or give your own as 'package.module:attribute'.")
+    return self._entries[name]

@@ -1,0 +1,51 @@
+"""Four fake CPU devices for the pmap tests (set before JAX is imported), and tiny configs."""
+
+import os
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                           + " --xla_force_host_platform_device_count=4")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import pytest  # noqa: E402
+
+from configs import default, gaussians  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> str:
+  """A tfds data dir for the session: the bundled digits get prepared in it on first use."""
+  return str(tmp_path_factory.mktemp("tfds"))
+
+
+@pytest.fixture
+def digits_config(data_dir):
+  """The default DCGAN on digits, made tiny: 16x16, few features, batch 8, a few steps."""
+  config = default.get_config()
+  config.data_dir = data_dir
+  config.latent_dim = 8
+  config.generator.features = (16, 8)
+  config.discriminator.features = (8, 16)
+  config.batch_size = 8
+  config.num_train_steps = 4
+  config.log_every_steps = 2
+  config.sample_every_steps = 2
+  config.checkpoint_every_steps = 2
+  config.num_samples = 4
+  config.num_devices = 1
+  return config
+
+
+@pytest.fixture
+def ring_config():
+  """The MLP GAN on the 8-Gaussian ring, made tiny."""
+  config = gaussians.get_config()
+  config.generator.hidden_dims = (16,)
+  config.discriminator.hidden_dims = (16,)
+  config.batch_size = 8
+  config.num_train_steps = 4
+  config.log_every_steps = 2
+  config.sample_every_steps = 2
+  config.checkpoint_every_steps = 2
+  config.num_samples = 16
+  config.num_devices = 1
+  return config

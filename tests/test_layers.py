@@ -1,0 +1,39 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan import layers
+
+
+def _autodiff_conv_transpose(inputs, kernel, stride, padding, out_shape):
+  """The same transposed convolution, differentiated by plain autodiff."""
+  return jax.linear_transpose(
+      lambda u: layers._strided_conv(u, kernel, stride, padding),
+      jax.ShapeDtypeStruct(out_shape, inputs.dtype))(inputs)[0]
+
+
+@pytest.mark.parametrize("size,stride,padding,kernel", [(5, 2, 1, 4), (4, 1, 0, 3), (3, 2, 0, 4)])
+def test_custom_gradients_equal_autodiff(size, stride, padding, kernel):
+  x = jax.random.normal(jax.random.key(0), (2, size, size, 3))
+  k = jax.random.normal(jax.random.key(1), (kernel, kernel, 5, 3))
+  y = layers.conv_transpose(x, k, stride, padding)
+  side = (size - 1) * stride - 2 * padding + kernel
+  assert y.shape == (2, side, side, 5)
+  cotangent = jax.random.normal(jax.random.key(2), y.shape)
+  fast = jax.grad(lambda x, k: jnp.sum(layers.conv_transpose(x, k, stride, padding) * cotangent),
+                  (0, 1))(x, k)
+  plain = jax.grad(lambda x, k: jnp.sum(
+      _autodiff_conv_transpose(x, k, stride, padding, y.shape) * cotangent), (0, 1))(x, k)
+  for a, b in zip(fast, plain):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+def test_conv_transpose_is_the_adjoint_of_the_strided_conv():
+  # <conv_transpose(x, k), u> == <x, conv(u, k)> for all x, u.
+  x = jax.random.normal(jax.random.key(0), (1, 4, 4, 2))
+  k = jax.random.normal(jax.random.key(1), (4, 4, 3, 2))
+  u = jax.random.normal(jax.random.key(2), (1, 8, 8, 3))
+  lhs = jnp.sum(layers.conv_transpose(x, k, 2, 1) * u)
+  rhs = jnp.sum(x * layers._strided_conv(u, k, 2, 1))
+  np.testing.assert_allclose(lhs, rhs, rtol=1e-5)
