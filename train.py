@@ -4,14 +4,15 @@ With no flags it trains configs/default.py (offline digits) into runs/default.
 Override any config field with `--config.<field>=<value>`.
 """
 
-import os
-
 import logging
+import os
+import sys
 
 from absl import app, flags
 from ml_collections import config_flags
 
 from jaxgan import trainer
+from jaxgan.errors import ConfigError
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 config_flags.DEFINE_config_file("config", os.path.join(_HERE, "configs", "default.py"),
@@ -23,13 +24,17 @@ FLAGS = flags.FLAGS
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  config_name = os.path.splitext(os.path.basename(config_flags.get_config_filename(FLAGS["config"])))[0]
-  workdir = FLAGS.workdir or os.path.join("runs", config_name)
+  config_file = config_flags.get_config_filename(FLAGS["config"])
+  workdir = FLAGS.workdir or os.path.join("runs", os.path.basename(config_file)[:-len(".py")])
   logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", level=logging.INFO,
                       force=True)
-  logging.getLogger("absl").setLevel(logging.WARNING)  # orbax logs every file it writes.
-  logging.info("Config %s, workdir %s", config_name, os.path.abspath(workdir))
-  trainer.train_and_evaluate(FLAGS.config, workdir)
+  for noisy in ("absl", "jax"):  # orbax logs every file it writes; jax every backend it tries.
+    logging.getLogger(noisy).setLevel(logging.WARNING)
+  logging.info("Config %s, workdir %s", config_file, os.path.abspath(workdir))
+  try:
+    trainer.train_and_evaluate(FLAGS.config, workdir)
+  except ConfigError as e:
+    sys.exit(f"Config error: {e}")
 
 
 if __name__ == "__main__":

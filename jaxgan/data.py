@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxgan import sklearn_digits  # noqa: F401  (registers the tfds builder)
+from jaxgan.errors import ConfigError
 
 Batch = np.ndarray
 
@@ -89,18 +90,18 @@ def load_images(name: str, *, split: str, data_dir: str | None, download: bool) 
   try:
     builder = tfds.builder(name, data_dir=data_dir, file_format="array_record")
   except tfds.core.registered.DatasetNotFoundError:
-    raise ValueError(
+    raise ConfigError(
         f"Unknown dataset {name!r}. Known: {', '.join(BUNDLED_IMAGES + DOWNLOADABLE_IMAGES)}, "
         f"{', '.join(MIXTURES)}, or another tfds image dataset.") from None
   if not builder.is_prepared():
     if name not in BUNDLED_IMAGES and not download:
-      raise ValueError(
+      raise ConfigError(
           f"Dataset {name!r} is not prepared in {os.path.dirname(builder.data_dir)}. "
           f"Prepare it once with internet access: pip install '.[datasets]' and run with "
           f"--config.download=True (or point --config.data_dir at a prepared copy).")
     builder.download_and_prepare()
   if split not in builder.info.splits:
-    raise ValueError(f"Dataset {name!r} has no split {split!r}; it has "
+    raise ConfigError(f"Dataset {name!r} has no split {split!r}; it has "
                      f"{', '.join(builder.info.splits)}.")
   source = builder.as_data_source(split=split)
   images = np.stack([example["image"] for example in source.__getitems__(range(len(source)))])

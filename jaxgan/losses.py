@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxgan.errors import ConfigError
 from jaxgan.registry import Registry
 
 Array = jax.Array
@@ -33,7 +34,7 @@ class GANLoss(NamedTuple):
 
 def _check_label(name: str, value: float) -> None:
   if not 0.0 < value <= 1.0:
-    raise ValueError(f"{name} must be in (0, 1], got {value}; 0.9 is one-sided label smoothing.")
+    raise ConfigError(f"{name} must be in (0, 1], got {value}; 0.9 is one-sided label smoothing.")
 
 
 def binary_discriminator_loss(real_logits: Array, fake_logits: Array, *,
@@ -51,7 +52,8 @@ def binary_discriminator_loss(real_logits: Array, fake_logits: Array, *,
   Returns:
     scalar loss.
   """
-  real_loss = optax.sigmoid_binary_cross_entropy(real_logits, jnp.full_like(real_logits, real_label))
+  real_loss = optax.sigmoid_binary_cross_entropy(
+      real_logits, jnp.full_like(real_logits, real_label))
   fake_loss = optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits))
   return jnp.mean(real_loss) + jnp.mean(fake_loss)
 
@@ -92,16 +94,16 @@ def get(name: str, **kwargs) -> GANLoss:
   entry = LOSSES.get(name)
   if isinstance(entry, GANLoss):
     if kwargs:
-      raise ValueError(f"Loss {name!r} is a fixed GANLoss and takes no arguments; got {kwargs}.")
+      raise ConfigError(f"Loss {name!r} is a fixed GANLoss and takes no arguments; got {kwargs}.")
     return entry
   if not callable(entry):
-    raise ValueError(f"Loss {name!r} must be a GANLoss or a function returning one, "
+    raise ConfigError(f"Loss {name!r} must be a GANLoss or a function returning one, "
                      f"got {type(entry).__name__}.")
   try:
     loss = entry(**kwargs)
   except TypeError as e:
-    raise ValueError(f"Loss {name!r} does not accept arguments {kwargs}: {e}") from e
+    raise ConfigError(f"Loss {name!r} does not accept arguments {kwargs}: {e}") from e
   if not isinstance(loss, GANLoss):
-    raise ValueError(f"Loss factory {name!r} must return a jaxgan.losses.GANLoss, "
+    raise ConfigError(f"Loss factory {name!r} must return a jaxgan.losses.GANLoss, "
                      f"got {type(loss).__name__}.")
   return loss

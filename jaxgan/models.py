@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan import layers
+from jaxgan.errors import ConfigError
 from jaxgan.registry import Registry
 
 Array = jax.Array
@@ -134,11 +135,11 @@ def _check_any_shape(data_shape: Sequence[int], generator_kwargs: dict) -> None:
 def _check_dcgan_shape(data_shape: Sequence[int], generator_kwargs: dict) -> None:
   features = generator_kwargs.get("features", DCGANGenerator.features)
   if len(data_shape) != 3 or data_shape[0] != data_shape[1]:
-    raise ValueError(f"dcgan makes square images [size, size, channels]; the data has shape "
+    raise ConfigError(f"dcgan makes square images [size, size, channels]; the data has shape "
                      f"{tuple(data_shape)}. Use a 'mlp' model for non-image data.")
   factor = 2 ** len(features)
   if data_shape[0] % factor or data_shape[0] < factor:
-    raise ValueError(
+    raise ConfigError(
         f"dcgan with generator.features={tuple(features)} doubles the size "
         f"{len(features)} times, so it makes sizes that are multiples of {factor}; the data "
         f"is {data_shape[0]}x{data_shape[0]}. Change image_size or generator.features "

@@ -3,6 +3,8 @@
 import importlib
 from typing import Generic, Mapping, TypeVar
 
+from jaxgan.errors import ConfigError
+
 T = TypeVar("T")
 
 
@@ -12,11 +14,11 @@ def import_attribute(path: str):
   try:
     module = importlib.import_module(module_name)
   except ImportError as e:
-    raise ValueError(f"Cannot import module {module_name!r} named in {path!r}: {e}") from e
+    raise ConfigError(f"Cannot import module {module_name!r} named in {path!r}: {e}") from e
   try:
     return getattr(module, attribute)
   except AttributeError:
-    raise ValueError(f"Module {module_name!r} has no attribute {attribute!r} "
+    raise ConfigError(f"Module {module_name!r} has no attribute {attribute!r} "
                      f"(named in {path!r}).") from None
 
 
@@ -38,6 +40,6 @@ class Registry(Generic[T]):
     if ":" in name:
       return import_attribute(name)
     if name not in self._entries:
-      raise ValueError(f"Unknown {self.kind} {name!r}. Known: {', '.join(self.names())}; "
+      raise ConfigError(f"Unknown {self.kind} {name!r}. Known: {', '.join(self.names())}; "
                        f"or give your own as 'package.module:attribute'.")
     return self._entries[name]

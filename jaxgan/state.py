@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxgan.errors import ConfigError
 from jaxgan.losses import GANLoss
 
 SCHEDULES = ("alternating", "simultaneous")
@@ -34,11 +35,11 @@ class GAN:
 
   def __post_init__(self):
     if self.schedule not in SCHEDULES:
-      raise ValueError(f"Unknown schedule {self.schedule!r}. Known: {', '.join(SCHEDULES)}.")
+      raise ConfigError(f"Unknown schedule {self.schedule!r}. Known: {', '.join(SCHEDULES)}.")
     if self.n_critic < 1:
-      raise ValueError(f"n_critic must be >= 1, got {self.n_critic}.")
+      raise ConfigError(f"n_critic must be >= 1, got {self.n_critic}.")
     if self.schedule == "simultaneous" and self.n_critic != 1:
-      raise ValueError("The simultaneous schedule updates both players once per step; "
+      raise ConfigError("The simultaneous schedule updates both players once per step; "
                        "set n_critic=1 or use schedule='alternating'.")
 
 

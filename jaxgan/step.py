@@ -62,7 +62,7 @@ def _d_metrics(loss: jax.Array, real_logits: jax.Array, fake_logits: jax.Array,
   return {"d/loss": loss,
           "d/real_prob": jnp.mean(jax.nn.sigmoid(real_logits)),
           "d/fake_prob": jnp.mean(jax.nn.sigmoid(fake_logits)),
-          "d/grad_norm": optax.global_norm(grads)}
+          "d/grad_norm": optax.tree.norm(grads)}
 
 
 def _d_step(gan: GAN, d: Player, real: jax.Array, fake: jax.Array,
@@ -149,7 +149,7 @@ def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
   # equals a mean after every update.
   g = g.replace(batch_stats=_pmean(g.batch_stats, axis_name))
   d = d.replace(batch_stats=_pmean(d.batch_stats, axis_name))
-  metrics |= {"g/loss": g_loss, "g/grad_norm": optax.global_norm(g_grads)}
+  metrics |= {"g/loss": g_loss, "g/grad_norm": optax.tree.norm(g_grads)}
   return GANState(step=state.step + 1, g=g, d=d), _pmean(metrics, axis_name)
 
 

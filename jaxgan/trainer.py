@@ -17,6 +17,7 @@ import numpy as np
 import optax
 
 from jaxgan import checkpointing, data, losses, models, pictures
+from jaxgan.errors import ConfigError
 from jaxgan.metric_writer import MetricWriter
 from jaxgan.state import GAN, GANState, init_state, sample_latents
 from jaxgan.step import AXIS, generate, train_step
@@ -25,15 +26,15 @@ log = logging.getLogger(__name__)
 
 
 def build_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
-  """`optax.<config.name>(**rest of config)`, e.g. `{name: "adam", learning_rate: 2e-4, b1: 0.5}`."""
+  """`optax.<name>(**rest)` for a config like `{name: "adam", learning_rate: 2e-4, b1: 0.5}`."""
   kwargs = config.to_dict()
   name = kwargs.pop("name")
   factory = getattr(optax, name, None)
   if not callable(factory) or name.startswith("_"):
-    raise ValueError(f"Unknown optimizer {name!r}: use the name of an optax optimizer, "
+    raise ConfigError(f"Unknown optimizer {name!r}: use the name of an optax optimizer, "
                      f"e.g. adam, adamw, sgd, rmsprop.")
   if kwargs.get("learning_rate", 1.0) <= 0:
-    raise ValueError(f"learning_rate must be positive, got {kwargs['learning_rate']}.")
+    raise ConfigError(f"learning_rate must be positive, got {kwargs['learning_rate']}.")
   return factory(**kwargs)
 
 
@@ -59,7 +60,7 @@ def num_devices_for(config: ml_collections.ConfigDict) -> int:
   available = jax.local_device_count()
   num = config.num_devices or available
   if num > available:
-    raise ValueError(f"num_devices={num} but only {available} devices are available.")
+    raise ConfigError(f"num_devices={num} but only {available} devices are available.")
   return num
 
 
@@ -68,9 +69,9 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
   for field in ("batch_size", "num_train_steps", "log_every_steps", "sample_every_steps",
                 "checkpoint_every_steps", "max_checkpoints_to_keep", "latent_dim", "num_samples"):
     if config[field] <= 0:
-      raise ValueError(f"{field} must be positive, got {config[field]}.")
+      raise ConfigError(f"{field} must be positive, got {config[field]}.")
   if config.batch_size % num_devices:
-    raise ValueError(
+    raise ConfigError(
         f"batch_size={config.batch_size} is not divisible by the {num_devices} devices: "
         f"each device takes an equal share. Use a multiple of {num_devices}, or set "
         f"--config.num_devices to a divisor of {config.batch_size}.")

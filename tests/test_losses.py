@@ -61,7 +61,8 @@ def test_bad_label_and_bad_argument_are_clear_errors():
 def my_loss(*, margin: float = 1.0) -> losses.GANLoss:
   """A user's loss defined outside jaxgan (hinge, with a margin)."""
   return losses.GANLoss(
-      discriminator=lambda r, f: jnp.mean(jax.nn.relu(margin - r)) + jnp.mean(jax.nn.relu(margin + f)),
+      discriminator=lambda r, f: (jnp.mean(jax.nn.relu(margin - r))
+                                  + jnp.mean(jax.nn.relu(margin + f))),
       generator=lambda f: -jnp.mean(f))
 
 

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from jaxgan import data
+
+
+@pytest.fixture(scope="module")
+def digits(data_dir):
+  return data.get("sklearn_digits", seed=0, image_size=16, data_dir=data_dir)
+
+
+def test_digits_through_tfds_shapes_and_range(digits, data_dir):
+  assert digits.data_shape == (16, 16, 1)
+  batch = digits.batch(0, 32)
+  assert batch.shape == (32, 16, 16, 1) and batch.dtype == np.float32
+  assert batch.min() == -1.0 and batch.max() == 1.0
+  assert len(data.load_images("sklearn_digits", split="train", data_dir=data_dir,
+                              download=False)) == 1437
+  assert len(data.load_images("sklearn_digits", split="test", data_dir=data_dir,
+                              download=False)) == 360
+
+
+def test_batches_are_a_function_of_seed_and_step(digits, data_dir):
+  again = data.get("sklearn_digits", seed=0, image_size=16, data_dir=data_dir)
+  other_seed = data.get("sklearn_digits", seed=1, image_size=16, data_dir=data_dir)
+  np.testing.assert_array_equal(digits.batch(7, 16), again.batch(7, 16))
+  assert not np.array_equal(digits.batch(7, 16), other_seed.batch(7, 16))
+  assert not np.array_equal(digits.batch(7, 16), digits.batch(8, 16))
+  stream = data.batches(digits, 16, start_step=7)
+  np.testing.assert_array_equal(next(stream), digits.batch(7, 16))
+  np.testing.assert_array_equal(next(stream), digits.batch(8, 16))
+
+
+def test_each_epoch_shows_every_image_once():
+  images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+  dataset = data.array_dataset("toy", images, seed=3)
+  # Batches of 4 cross epoch boundaries: steps 0-4 cover epochs 0 and 1 exactly.
+  values = np.concatenate([dataset.batch(s, 4).ravel() for s in range(5)])
+  values = np.round((values + 1) * 127.5).astype(int)
+  assert sorted(values[:10]) == list(range(10)) and sorted(values[10:]) == list(range(10))
+  assert list(values[:10]) != list(values[10:])  # A fresh shuffle each epoch.
+
+
+def test_resize_is_bilinear_and_keeps_constant_images():
+  images = np.full((2, 8, 8, 1), 200, np.uint8)
+  resized = data.resize_images(images, 28)
+  assert resized.shape == (2, 28, 28, 1) and np.all(resized == 200)
+
+
+@pytest.mark.parametrize("name,modes", [("ring8", 8), ("grid25", 25)])
+def test_mixtures(name, modes):
+  dataset = data.get(name, seed=0, image_size=0)
+  centers, std = data.MIXTURES[name]
+  assert centers.shape == (modes, 2) and dataset.data_shape == (2,)
+  points = dataset.batch(0, 4000)
+  distance = np.min(np.linalg.norm(points[:, None] - centers[None], axis=-1), axis=1)
+  assert np.all(distance < 6 * std)
+  nearest = np.argmin(np.linalg.norm(points[:, None] - centers[None], axis=-1), axis=1)
+  assert len(np.unique(nearest)) == modes
+
+
+def test_missing_dataset_says_how_to_prepare_it(tmp_path):
+  with pytest.raises(ValueError, match="'mnist' is not prepared.*--config.download=True"):
+    data.get("mnist", seed=0, image_size=28, data_dir=str(tmp_path))
+
+
+def test_unknown_dataset_lists_the_known_ones(tmp_path):
+  with pytest.raises(ValueError, match="Unknown dataset 'nist'. Known: sklearn_digits, mnist"):
+    data.get("nist", seed=0, image_size=28, data_dir=str(tmp_path))

@@ -1,0 +1,61 @@
+"""The pmap path on 4 fake CPU devices (see conftest.py) against the jit path."""
+
+import flax.jax_utils
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import data, init_state, trainer
+
+DEVICES = 4
+
+
+def _run_both(config, steps: int = 2):
+  """The same steps through jit on one device and pmap on four; returns both final states."""
+  dataset = data.get(config.dataset, seed=0, image_size=config.image_size,
+                     data_dir=config.data_dir or None)
+  gan = trainer.build_gan(config, dataset.data_shape)
+  state = init_state(gan, jax.random.key(0), dataset.data_shape)
+  rng = jax.random.key(1)
+  jit_step, pmap_step = trainer.compile_step(gan, 1), trainer.compile_step(gan, DEVICES)
+  jit_state = jax.tree.map(jax.numpy.copy, state)
+  devices = jax.local_devices()[:DEVICES]
+  pmap_state = flax.jax_utils.replicate(state, devices)
+  pmap_rng = flax.jax_utils.replicate(rng, devices)
+  for i in range(steps):
+    batch = dataset.batch(i, config.batch_size * gan.n_critic)
+    jit_state, jit_metrics = jit_step(jit_state, batch, rng)
+    pmap_state, pmap_metrics = pmap_step(
+        pmap_state, trainer.shard_batch(batch, DEVICES, gan.n_critic), pmap_rng)
+  return jit_state, jit_metrics, pmap_state, pmap_metrics
+
+
+@pytest.mark.parametrize("n_critic", [1, 2])
+def test_pmap_equals_jit_without_batch_norm(ring_config, n_critic):
+  assert jax.local_device_count() == DEVICES
+  ring_config.n_critic = n_critic
+  jit_state, jit_metrics, pmap_state, pmap_metrics = _run_both(ring_config)
+  for player in ("g", "d"):
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6),
+                 getattr(jit_state, player).params,
+                 getattr(flax.jax_utils.unreplicate(pmap_state), player).params)
+  for name, value in jit_metrics.items():
+    np.testing.assert_allclose(pmap_metrics[name][0], value, rtol=1e-4, err_msg=name)
+
+
+def test_pmap_trains_with_batch_norm_and_keeps_devices_in_sync(digits_config):
+  digits_config.discriminator.batch_norm = True
+  digits_config.discriminator.use_bias = False
+  _, _, pmap_state, pmap_metrics = _run_both(digits_config, steps=3)
+  assert all(np.all(np.isfinite(v)) for v in jax.device_get(pmap_metrics).values())
+  stats = pmap_state.d.batch_stats
+  assert stats, "the textbook discriminator has BatchNorm"
+  for leaf in jax.tree.leaves((pmap_state.g, pmap_state.d)):  # Identical on every device.
+    np.testing.assert_allclose(leaf, np.broadcast_to(leaf[0], leaf.shape), rtol=1e-6, atol=1e-7)
+
+
+def test_batch_size_not_divisible_by_devices_is_a_clear_error(ring_config, tmp_path):
+  ring_config.num_devices = 0  # All four.
+  ring_config.batch_size = 6
+  with pytest.raises(ValueError, match="batch_size=6 is not divisible by the 4 devices"):
+    trainer.train_and_evaluate(ring_config, str(tmp_path))

@@ -1,0 +1,94 @@
+import functools
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import data, init_state, train_step
+from jaxgan.trainer import build_gan
+
+
+def _leaves_equal(a, b) -> bool:
+  return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def _assert_trees_close(a, b, **tolerances):
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, **tolerances), a, b)
+
+
+def _setup(config, **overrides):
+  config.update(overrides)
+  dataset = data.get(config.dataset, seed=0, image_size=config.image_size,
+                     data_dir=config.data_dir or None)
+  gan = build_gan(config, dataset.data_shape)
+  state = init_state(gan, jax.random.key(0), dataset.data_shape)
+  step = jax.jit(functools.partial(train_step, gan))
+  return gan, state, step, dataset
+
+
+@pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
+def test_one_step_updates_both_players(digits_config, schedule):
+  _, state, step, dataset = _setup(digits_config, schedule=schedule)
+  new_state, metrics = step(state, dataset.batch(0, 8), jax.random.key(1))
+  assert int(new_state.step) == 1
+  for old, new in ((state.g, new_state.g), (state.d, new_state.d)):
+    for before, after in zip(jax.tree.leaves(old.params), jax.tree.leaves(new.params)):
+      assert not np.array_equal(before, after)
+    assert not _leaves_equal(old.batch_stats, new.batch_stats) or not old.batch_stats
+  assert set(metrics) == {"d/loss", "d/real_prob", "d/fake_prob", "d/grad_norm", "g/loss",
+                          "g/grad_norm"}
+  assert all(np.isfinite(v) for v in jax.device_get(metrics).values())
+
+
+def test_each_player_moves_only_through_its_own_optimizer(ring_config):
+  ring_config.g_optimizer = {"name": "sgd", "learning_rate": 1e-30}
+  _, state, step, dataset = _setup(ring_config)
+  new_state, _ = step(state, dataset.batch(0, 8), jax.random.key(1))
+  _assert_trees_close(new_state.g.params, state.g.params, rtol=0, atol=1e-20)
+  assert not _leaves_equal(new_state.d.params, state.d.params)
+  assert int(new_state.d.opt_state[0].count) == 1  # Adam's step count: D's optimizer ran.
+
+
+def test_discriminator_learns_to_separate_real_from_fake(ring_config):
+  ring_config.g_optimizer = {"name": "sgd", "learning_rate": 1e-30}  # A frozen G.
+  ring_config.discriminator.hidden_dims = (64, 64)
+  _, state, step, dataset = _setup(ring_config)
+  batch = dataset.batch(0, 8)
+  for _ in range(200):
+    state, metrics = step(state, batch, jax.random.key(1))
+  assert float(metrics["d/real_prob"]) > 0.9 and float(metrics["d/fake_prob"]) < 0.1
+
+
+def test_step_is_deterministic_and_depends_on_the_key(digits_config):
+  _, state, step, dataset = _setup(digits_config)
+  batch = dataset.batch(0, 8)
+  a, _ = step(state, batch, jax.random.key(1))
+  b, _ = step(state, batch, jax.random.key(1))
+  c, _ = step(state, batch, jax.random.key(2))
+  assert _leaves_equal(a, b) and not _leaves_equal(a.g.params, c.g.params)
+
+
+def test_n_critic_runs_that_many_discriminator_updates(ring_config):
+  gan, state, step, dataset = _setup(ring_config, n_critic=3)
+  new_state, _ = step(state, dataset.batch(0, 3 * 8), jax.random.key(1))
+  assert int(new_state.d.opt_state[0].count) == 3 and int(new_state.g.opt_state[0].count) == 1
+
+
+def test_simultaneous_gradients_come_from_the_same_discriminator(ring_config):
+  # With D's learning rate ~0, both schedules see the same D, so G moves identically.
+  ring_config.d_optimizer = {"name": "sgd", "learning_rate": 1e-30}
+  _, state, alternating, dataset = _setup(ring_config)
+  _, _, simultaneous, _ = _setup(ring_config, schedule="simultaneous")
+  batch = dataset.batch(0, 8)
+  a, ma = alternating(state, batch, jax.random.key(1))
+  s, ms = simultaneous(state, batch, jax.random.key(1))
+  _assert_trees_close(a.g.params, s.g.params, rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(ma["g/loss"], ms["g/loss"], rtol=1e-5)
+  np.testing.assert_allclose(ma["d/loss"], ms["d/loss"], rtol=1e-5)
+
+
+def test_bad_schedule_and_n_critic_are_clear_errors(ring_config):
+  with pytest.raises(ValueError, match="Unknown schedule 'together'"):
+    _setup(ring_config, schedule="together")
+  with pytest.raises(ValueError, match="n_critic=1 or use schedule='alternating'"):
+    _setup(ring_config, schedule="simultaneous", n_critic=2)
