@@ -17,6 +17,16 @@ def data_dir(tmp_path_factory) -> str:
   return str(tmp_path_factory.mktemp("tfds"))
 
 
+def _tiny_run(config, *, num_samples: int):
+  """Four steps at batch 8, logging, drawing and saving every 2, on one device."""
+  config.batch_size = 8
+  config.num_train_steps = 4
+  config.log_every_steps = config.sample_every_steps = config.checkpoint_every_steps = 2
+  config.num_samples = num_samples
+  config.num_devices = 1
+  return config
+
+
 @pytest.fixture
 def digits_config(data_dir):
   """The default DCGAN on digits, made tiny: 16x16, few features, batch 8, a few steps."""
@@ -25,14 +35,7 @@ def digits_config(data_dir):
   config.latent_dim = 8
   config.generator.features = (16, 8)
   config.discriminator.features = (8, 16)
-  config.batch_size = 8
-  config.num_train_steps = 4
-  config.log_every_steps = 2
-  config.sample_every_steps = 2
-  config.checkpoint_every_steps = 2
-  config.num_samples = 4
-  config.num_devices = 1
-  return config
+  return _tiny_run(config, num_samples=4)
 
 
 @pytest.fixture
@@ -41,11 +44,4 @@ def ring_config():
   config = gaussians.get_config()
   config.generator.hidden_dims = (16,)
   config.discriminator.hidden_dims = (16,)
-  config.batch_size = 8
-  config.num_train_steps = 4
-  config.log_every_steps = 2
-  config.sample_every_steps = 2
-  config.checkpoint_every_steps = 2
-  config.num_samples = 16
-  config.num_devices = 1
-  return config
+  return _tiny_run(config, num_samples=16)
