@@ -39,6 +39,15 @@ def get_config() -> ml_collections.ConfigDict:
   config.d_optimizer = ml_collections.ConfigDict(
       {"name": "adam", "learning_rate": 2e-4, "b1": 0.5, "b2": 0.999})
   config.batch_size = 64  # Global: split across devices.
+
+  # Regularisers and tricks (jaxgan.regularizers), all off here.
+  config.d_penalties = ()  # e.g. ({"name": "r1", "weight": 10.0, "every": 16},)
+  config.d_weight_clip = 0.0  # WGAN weight clipping of D's parameters to [-c, c].
+  config.instance_noise = ml_collections.ConfigDict({"std": 0.0, "anneal_steps": 0})
+  config.label_flip_fraction = 0.0
+  config.historical_averaging_weight = 0.0
+  config.replay = ml_collections.ConfigDict({"size": 0, "fraction": 0.5})
+  config.g_ema_decay = 0.0  # e.g. 0.999; samples are then also drawn from the EMA generator.
   config.num_train_steps = 3000
   config.num_devices = 0  # 0: all local devices.
 

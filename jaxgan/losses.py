@@ -27,9 +27,14 @@ Array = jax.Array
 
 
 class GANLoss(NamedTuple):
-  """`discriminator(real_logits, fake_logits) -> scalar` and `generator(fake_logits) -> scalar`."""
+  """`discriminator(real_logits, fake_logits) -> scalar` and `generator(fake_logits) -> scalar`.
+
+  A loss whose generator term also compares with D on real data (the relativistic
+  ones) sets `generator_uses_real` and takes `generator(fake_logits, real_logits)`.
+  """
   discriminator: Callable[[Array, Array], Array]
-  generator: Callable[[Array], Array]
+  generator: Callable[..., Array]
+  generator_uses_real: bool = False
 
 
 def _check_label(name: str, value: float) -> None:
@@ -83,9 +88,133 @@ def non_saturating(*, real_label: float = 1.0) -> GANLoss:
                  non_saturating_generator_loss)
 
 
+def wasserstein_discriminator_loss(real_logits: Array, fake_logits: Array) -> Array:
+  """WGAN critic loss (Arjovsky et al. 2017): `mean D(fake) - mean D(real)`, `[batch] -> scalar`.
+
+  Needs a Lipschitz critic: weight clipping or a gradient penalty (jaxgan.regularizers).
+  """
+  return jnp.mean(fake_logits) - jnp.mean(real_logits)
+
+
+def critic_generator_loss(fake_logits: Array) -> Array:
+  """G loss of WGAN and the hinge loss: `-mean D(fake)`, `[batch] -> scalar`."""
+  return -jnp.mean(fake_logits)
+
+
+def hinge_discriminator_loss(real_logits: Array, fake_logits: Array) -> Array:
+  """Hinge loss (Lim & Ye 2017; Miyato et al. 2018).
+
+  `mean relu(1 - D(real)) + mean relu(1 + D(fake))`.
+
+  Args:
+    real_logits: `[batch]`.
+    fake_logits: `[batch]`.
+
+  Returns:
+    scalar loss.
+  """
+  return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
+
+
+def least_squares_discriminator_loss(real_logits: Array, fake_logits: Array, *,
+                                     a: float = 0.0, b: float = 1.0) -> Array:
+  """LSGAN D loss (Mao et al. 2017): `0.5 mean (D(real) - b)^2 + 0.5 mean (D(fake) - a)^2`.
+
+  Args:
+    real_logits: `[batch]` raw outputs of D on data.
+    fake_logits: `[batch]` raw outputs of D on samples.
+    a: target for fake samples.
+    b: target for real samples.
+
+  Returns:
+    scalar loss.
+  """
+  return 0.5 * jnp.mean((real_logits - b) ** 2) + 0.5 * jnp.mean((fake_logits - a) ** 2)
+
+
+def least_squares_generator_loss(fake_logits: Array, *, c: float = 1.0) -> Array:
+  """LSGAN G loss (Mao et al. 2017): `0.5 mean (D(fake) - c)^2`, `[batch] -> scalar`."""
+  return 0.5 * jnp.mean((fake_logits - c) ** 2)
+
+
+def _relativistic_terms(form: str, favoured: Array, other: Array) -> Array:
+  """Mean loss for `favoured` to look more real than the average of `other`, and vice versa."""
+  favoured_gap = favoured - jnp.mean(other)
+  other_gap = other - jnp.mean(favoured)
+  if form == "standard":
+    return (jnp.mean(optax.sigmoid_binary_cross_entropy(favoured_gap, jnp.ones_like(favoured_gap)))
+            + jnp.mean(optax.sigmoid_binary_cross_entropy(other_gap, jnp.zeros_like(other_gap))))
+  return jnp.mean((favoured_gap - 1.0) ** 2) + jnp.mean((other_gap + 1.0) ** 2)
+
+
+def relativistic_average_discriminator_loss(real_logits: Array, fake_logits: Array, *,
+                                            form: str = "standard") -> Array:
+  """RaGAN D loss (Jolicoeur-Martineau 2018): real should look more real than the average fake.
+
+  `standard`: `mean BCE(D(real) - mean D(fake), 1) + mean BCE(D(fake) - mean D(real), 0)`;
+  `least_squares`: `mean (D(real) - mean D(fake) - 1)^2 + mean (D(fake) - mean D(real) + 1)^2`.
+  `[batch], [batch] -> scalar`.
+  """
+  return _relativistic_terms(form, real_logits, fake_logits)
+
+
+def relativistic_average_generator_loss(fake_logits: Array, real_logits: Array, *,
+                                        form: str = "standard") -> Array:
+  """RaGAN G loss: the D loss with real and fake swapped, `[batch], [batch] -> scalar`."""
+  return _relativistic_terms(form, fake_logits, real_logits)
+
+
+def auxiliary_classifier_loss(class_logits: Array, labels: Array) -> Array:
+  """ACGAN's class term (Odena et al. 2017): mean softmax cross-entropy of D's class head.
+
+  Both players add it: D on real and fake samples, G on fake samples.
+
+  Args:
+    class_logits: `[batch, num_classes]`.
+    labels: `[batch]` integer classes (the conditioning labels, for fake samples).
+
+  Returns:
+    scalar loss.
+  """
+  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
+
+
+def wasserstein() -> GANLoss:
+  """WGAN: the critic's output estimates the Wasserstein-1 distance."""
+  return GANLoss(wasserstein_discriminator_loss, critic_generator_loss)
+
+
+def hinge() -> GANLoss:
+  """The hinge loss used with spectral normalisation (SNGAN, BigGAN)."""
+  return GANLoss(hinge_discriminator_loss, critic_generator_loss)
+
+
+def least_squares(*, a: float = 0.0, b: float = 1.0, c: float = 1.0) -> GANLoss:
+  """LSGAN with targets a (fake), b (real) and c (what G wants D to output on fakes)."""
+  return GANLoss(functools.partial(least_squares_discriminator_loss, a=a, b=b),
+                 functools.partial(least_squares_generator_loss, c=c))
+
+
+RELATIVISTIC_FORMS = ("standard", "least_squares")
+
+
+def relativistic_average(*, form: str = "standard") -> GANLoss:
+  """RaGAN (RaSGAN for `form="standard"`, RaLSGAN for `form="least_squares"`)."""
+  if form not in RELATIVISTIC_FORMS:
+    raise ConfigError(f"Unknown relativistic form {form!r}. Known: "
+                      f"{', '.join(RELATIVISTIC_FORMS)}.")
+  return GANLoss(functools.partial(relativistic_average_discriminator_loss, form=form),
+                 functools.partial(relativistic_average_generator_loss, form=form),
+                 generator_uses_real=True)
+
+
 LOSSES: Registry[Callable[..., GANLoss]] = Registry("loss", {
     "minimax": minimax,
     "non_saturating": non_saturating,
+    "wasserstein": wasserstein,
+    "hinge": hinge,
+    "least_squares": least_squares,
+    "relativistic_average": relativistic_average,
 })
 
 

@@ -33,6 +33,15 @@ def _batch_norm(train: bool) -> nn.BatchNorm:
                       scale_init=_dcgan_scale_init)
 
 
+def _maybe_spectral_norm(layer: nn.Module, x: Array, *, spectral_norm: bool,
+                         train: bool) -> Array:
+  """`layer(x)`, with the layer's kernel spectrally normalised (Miyato et al. 2018) if asked;
+  the power-iteration state lives in the `batch_stats` collection."""
+  if spectral_norm:
+    return nn.SpectralNorm(layer)(x, update_stats=train)
+  return layer(x)
+
+
 _ACTIVATIONS: dict[str, Callable[[Array], Array]] = {"tanh": jnp.tanh, "identity": lambda x: x}
 
 
@@ -54,16 +63,19 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-  """Samples flattened -> dense layers with LeakyReLU(0.2) -> one logit."""
+  """Samples flattened -> dense layers with LeakyReLU(0.2) -> one logit; optionally
+  spectrally normalised."""
   hidden_dims: Sequence[int] = (256, 256)
+  spectral_norm: bool = False
 
   @nn.compact
   def __call__(self, samples: Array, *, train: bool = True) -> Array:
-    del train  # No BatchNorm.
+    dense = lambda width, x: _maybe_spectral_norm(  # noqa: E731
+        nn.Dense(width), x, spectral_norm=self.spectral_norm, train=train)
     x = samples.reshape(samples.shape[0], -1)
     for width in self.hidden_dims:
-      x = nn.leaky_relu(nn.Dense(width)(x), 0.2)
-    return nn.Dense(1)(x)[:, 0]
+      x = nn.leaky_relu(dense(width, x), 0.2)
+    return dense(1, x)[:, 0]
 
 
 class DCGANGenerator(nn.Module):
@@ -98,22 +110,26 @@ class DCGANDiscriminator(nn.Module):
   (when `batch_norm`), and a last `base x base` convolution to one logit.
   The paper's model is `batch_norm=True, use_bias=False`; on tiny data sets a
   discriminator with biases and no BatchNorm trains better (see configs/default.py).
+  `spectral_norm=True` normalises every convolution (SNGAN; usually without BatchNorm).
   """
   features: Sequence[int] = (64, 128, 256)
   batch_norm: bool = True
   use_bias: bool = False
+  spectral_norm: bool = False
 
   @nn.compact
   def __call__(self, images: Array, *, train: bool = True) -> Array:
+    conv = lambda layer, x: _maybe_spectral_norm(  # noqa: E731
+        layer, x, spectral_norm=self.spectral_norm, train=train)
     x = images
     for i, width in enumerate(self.features):
-      x = nn.Conv(width, (4, 4), strides=2, padding=((1, 1), (1, 1)),
-                  use_bias=self.use_bias, kernel_init=_dcgan_init)(x)
+      x = conv(nn.Conv(width, (4, 4), strides=2, padding=((1, 1), (1, 1)),
+                       use_bias=self.use_bias, kernel_init=_dcgan_init), x)
       if self.batch_norm and i > 0:
         x = _batch_norm(train)(x)
       x = nn.leaky_relu(x, 0.2)
-    x = nn.Conv(1, x.shape[1:3], padding="VALID", use_bias=self.use_bias,
-                kernel_init=_dcgan_init)(x)
+    x = conv(nn.Conv(1, x.shape[1:3], padding="VALID", use_bias=self.use_bias,
+                     kernel_init=_dcgan_init), x)
     return x.reshape(-1)
 
 

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxgan import regularizers
 from jaxgan.errors import ConfigError
 from jaxgan.losses import GANLoss
 
@@ -23,6 +24,13 @@ class GAN:
   update against the updated D. `"simultaneous"`: both gradients from one shared
   forward pass through G and D, then both updates; cheaper (no second D forward),
   but G's gradient comes from the D before its update.
+
+  Tricks, all off by default: `d_penalties` (gradient penalties on D);
+  `instance_noise_std` (Gaussian noise on D's inputs, annealed to 0 over
+  `instance_noise_anneal_steps`); `label_flip_fraction`;
+  `historical_averaging_weight` (both players); a replay buffer of
+  `replay_size` past samples making up `replay_fraction` of D's fake batch;
+  `g_ema_decay` (an exponential moving average of G's weights, for sampling).
   """
   generator: nn.Module
   discriminator: nn.Module
@@ -32,6 +40,14 @@ class GAN:
   latent_dim: int
   n_critic: int = 1
   schedule: str = "alternating"
+  d_penalties: tuple[regularizers.Penalty, ...] = ()
+  instance_noise_std: float = 0.0
+  instance_noise_anneal_steps: int = 0
+  label_flip_fraction: float = 0.0
+  historical_averaging_weight: float = 0.0
+  replay_size: int = 0
+  replay_fraction: float = 0.5
+  g_ema_decay: float = 0.0
 
   def __post_init__(self):
     if self.schedule not in SCHEDULES:
@@ -40,23 +56,39 @@ class GAN:
       raise ConfigError(f"n_critic must be >= 1, got {self.n_critic}.")
     if self.schedule == "simultaneous" and self.n_critic != 1:
       raise ConfigError("The simultaneous schedule updates both players once per step; "
-                       "set n_critic=1 or use schedule='alternating'.")
+                        "set n_critic=1 or use schedule='alternating'.")
+    for name in ("label_flip_fraction", "replay_fraction"):
+      if not 0.0 <= getattr(self, name) <= 1.0:
+        raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}.")
+    if not 0.0 <= self.g_ema_decay < 1.0:
+      raise ConfigError(f"g_ema_decay must be in [0, 1), got {self.g_ema_decay}; 0 disables it.")
+    for name in ("instance_noise_std", "historical_averaging_weight", "replay_size"):
+      if getattr(self, name) < 0:
+        raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}; 0 disables it.")
 
 
 @flax.struct.dataclass
 class Player:
-  """One player's parameters, BatchNorm statistics (`{}` if none) and optimizer state."""
+  """One player's parameters, BatchNorm and spectral-norm statistics (`{}` if none),
+  optimizer state (`()` for the EMA generator), and the running mean of its past
+  parameters (None unless historical averaging is on)."""
   params: Any
   batch_stats: Any
   opt_state: optax.OptState
+  history: Any = None
 
 
 @flax.struct.dataclass
 class GANState:
-  """The whole training state: a pytree that jit, pmap and orbax take as it is."""
+  """The whole training state: a pytree that jit, pmap and orbax take as it is.
+
+  `g_ema` and `replay` are None unless enabled in the `GAN`.
+  """
   step: jax.Array
   g: Player
   d: Player
+  g_ema: Player | None = None
+  replay: regularizers.ReplayBuffer | None = None
 
 
 def sample_latents(gan: GAN, rng: jax.Array, num: int) -> jax.Array:
@@ -65,16 +97,22 @@ def sample_latents(gan: GAN, rng: jax.Array, num: int) -> jax.Array:
 
 
 def _init_player(module: nn.Module, optimizer: optax.GradientTransformation,
-                 rng: jax.Array, example: jax.Array) -> Player:
+                 rng: jax.Array, example: jax.Array, history: bool) -> Player:
   variables = module.init(rng, example, train=False)
   params = variables["params"]
   return Player(params=params, batch_stats=variables.get("batch_stats", {}),
-                opt_state=optimizer.init(params))
+                opt_state=optimizer.init(params), history=params if history else None)
 
 
 def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   """Fresh state for data samples of shape `data_shape` (without the batch axis)."""
   g_rng, d_rng = jax.random.split(rng)
-  g = _init_player(gan.generator, gan.g_optimizer, g_rng, jnp.zeros((1, gan.latent_dim)))
-  d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, jnp.zeros((1, *data_shape)))
-  return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d)
+  history = gan.historical_averaging_weight > 0
+  g = _init_player(gan.generator, gan.g_optimizer, g_rng, jnp.zeros((1, gan.latent_dim)), history)
+  d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, jnp.zeros((1, *data_shape)), history)
+  g_ema = Player(g.params, g.batch_stats, opt_state=()) if gan.g_ema_decay else None
+  replay = None
+  if gan.replay_size:
+    replay = regularizers.ReplayBuffer(jnp.zeros((gan.replay_size, *data_shape)),
+                                       jnp.zeros((), jnp.int32))
+  return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d, g_ema=g_ema, replay=replay)

@@ -1,13 +1,15 @@
 """The pure training step and sampling.
 
 `train_step` runs on one device under `jax.jit` (`axis_name=None`) and, unchanged,
-on each device under `jax.pmap(axis_name=AXIS)`; the only device-aware lines are
-the `lax.pmean` of gradients, BatchNorm statistics and metrics, and the slicing
-of globally drawn latents, which makes a BatchNorm-free run independent of the
-number of devices.
+on each device under `jax.pmap(axis_name=AXIS)`. The only device-aware lines are
+the helpers below: `lax.pmean` of gradients, BatchNorm statistics and metrics;
+latents drawn for the global batch and sliced per device (so a run without
+BatchNorm or per-sample tricks gives the same parameters on any number of
+devices); a per-device key for per-sample noise; and the gather of generated
+samples into the replay buffer, which stays identical on every device.
 """
 
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -15,6 +17,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
+from jaxgan import regularizers
 from jaxgan.state import GAN, GANState, Player, sample_latents
 
 AXIS = "devices"
@@ -33,9 +36,25 @@ def _device_share(x: jax.Array, axis_name: str | None, axis: int = 0) -> jax.Arr
   return lax.dynamic_slice_in_dim(x, lax.axis_index(axis_name) * share, share, axis)
 
 
+def _device_rng(rng: jax.Array, axis_name: str | None) -> jax.Array:
+  return rng if axis_name is None else jax.random.fold_in(rng, lax.axis_index(axis_name))
+
+
+def _gather(x: jax.Array, axis_name: str | None) -> jax.Array:
+  """All devices' `x` concatenated along axis 0."""
+  return x if axis_name is None else lax.all_gather(x, axis_name, tiled=True)
+
+
+class _Context(NamedTuple):
+  """What every phase of one step needs besides parameters and data."""
+  step: jax.Array
+  noise_std: jax.Array | None  # Instance noise level, None when off.
+  axis_name: str | None
+
+
 def _apply(module: nn.Module, params: Any, batch_stats: Any, inputs: jax.Array,
            *, train: bool = True) -> tuple[jax.Array, Any]:
-  """`module(inputs)` and its new BatchNorm statistics (unchanged unless `train`)."""
+  """`module(inputs)` and its new BatchNorm/spectral-norm statistics (unchanged unless `train`)."""
   variables = {"params": params, "batch_stats": batch_stats} if batch_stats else {"params": params}
   if not train:
     return module.apply(variables, inputs, train=False), batch_stats
@@ -43,18 +62,71 @@ def _apply(module: nn.Module, params: Any, batch_stats: Any, inputs: jax.Array,
   return outputs, mutated.get("batch_stats", batch_stats)
 
 
+def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: jax.Array,
+                  rng: jax.Array) -> tuple[jax.Array, Any]:
+  """D's logits `[batch]` on `samples`, with instance noise when it is on."""
+  if ctx.noise_std is not None:
+    samples = samples + ctx.noise_std * jax.random.normal(rng, samples.shape)
+  return _apply(gan.discriminator, d_params, d_stats, samples)
+
+
+def _generator_adversarial_loss(gan: GAN, fake_logits: jax.Array,
+                                real_logits: Callable[[], jax.Array]) -> jax.Array:
+  """G's loss; `real_logits()` is evaluated only for losses that compare with real data."""
+  if gan.loss.generator_uses_real:
+    return gan.loss.generator(fake_logits, real_logits())
+  return gan.loss.generator(fake_logits)
+
+
 def _update(player: Player, optimizer: optax.GradientTransformation, grads: Any,
             batch_stats: Any) -> Player:
   updates, opt_state = optimizer.update(grads, player.opt_state, player.params)
-  return Player(params=optax.apply_updates(player.params, updates), batch_stats=batch_stats,
-                opt_state=opt_state)
+  return player.replace(params=optax.apply_updates(player.params, updates),
+                        batch_stats=batch_stats, opt_state=opt_state)
 
 
-def _d_loss(gan: GAN, d_params: Any, d_stats: Any, real: jax.Array, fake: jax.Array):
-  """D's loss on a real and a fake batch, passed separately so BatchNorm sees each alone."""
-  real_logits, d_stats = _apply(gan.discriminator, d_params, d_stats, real)
-  fake_logits, d_stats = _apply(gan.discriminator, d_params, d_stats, fake)
-  return gan.loss.discriminator(real_logits, fake_logits), (d_stats, real_logits, fake_logits)
+def _lazily(every: int, step: jax.Array, fn: Callable[[], jax.Array]) -> jax.Array:
+  """`fn()` on steps divisible by `every`, else 0; only the taken branch runs."""
+  if every == 1:
+    return fn()
+  return lax.cond(step % every == 0, fn, lambda: jnp.zeros((), jnp.float32))
+
+
+def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
+            fake: jax.Array, rng: jax.Array):
+  """D's loss: adversarial term (real and fake passed separately, so BatchNorm sees each
+  alone), penalties and historical averaging. Returns `(loss, (stats, real_logits,
+  fake_logits, penalty_metrics))`."""
+  real_rng, fake_rng, flip_rng, penalty_rng = jax.random.split(rng, 4)
+  real_logits, d_stats = _discriminate(gan, ctx, d_params, d.batch_stats, real, real_rng)
+  fake_logits, d_stats = _discriminate(gan, ctx, d_params, d_stats, fake, fake_rng)
+  adversarial_real, adversarial_fake = real_logits, fake_logits
+  if gan.label_flip_fraction:
+    adversarial_real, adversarial_fake = regularizers.flip_labels(
+        flip_rng, real_logits, fake_logits, fraction=gan.label_flip_fraction)
+  loss = gan.loss.discriminator(adversarial_real, adversarial_fake)
+
+  terms = {}
+  d_fn = lambda x: _apply(gan.discriminator, d_params, d.batch_stats, x)[0]  # noqa: E731
+  for penalty, key in zip(gan.d_penalties, jax.random.split(penalty_rng, len(gan.d_penalties))):
+    value = _lazily(penalty.every, ctx.step, lambda: penalty.fn(d_fn, real, fake, key))
+    loss += penalty.weight * penalty.every * value
+    terms[f"d/{penalty.name}"] = value
+  if gan.historical_averaging_weight:
+    value = regularizers.historical_average_penalty(d_params, d.history)
+    loss += gan.historical_averaging_weight * value
+    terms["d/historical_average"] = value
+  return loss, (d_stats, real_logits, fake_logits, terms)
+
+
+def _d_step(gan: GAN, ctx: _Context, d: Player, real: jax.Array, fake: jax.Array,
+            rng: jax.Array) -> tuple[Player, Metrics]:
+  """One D update on a real and a (constant) fake batch."""
+  (loss, (d_stats, real_logits, fake_logits, terms)), grads = jax.value_and_grad(
+      lambda p: _d_loss(gan, ctx, p, d, real, fake, rng), has_aux=True)(d.params)
+  grads = _pmean(grads, ctx.axis_name)
+  return (_update(d, gan.d_optimizer, grads, d_stats),
+          _d_metrics(loss, real_logits, fake_logits, grads) | terms)
 
 
 def _d_metrics(loss: jax.Array, real_logits: jax.Array, fake_logits: jax.Array,
@@ -65,14 +137,11 @@ def _d_metrics(loss: jax.Array, real_logits: jax.Array, fake_logits: jax.Array,
           "d/grad_norm": optax.tree.norm(grads)}
 
 
-def _d_step(gan: GAN, d: Player, real: jax.Array, fake: jax.Array,
-            axis_name: str | None) -> tuple[Player, Metrics]:
-  """One D update on a real and a (constant) fake batch."""
-  (loss, (d_stats, real_logits, fake_logits)), grads = jax.value_and_grad(
-      lambda p: _d_loss(gan, p, d.batch_stats, real, fake), has_aux=True)(d.params)
-  grads = _pmean(grads, axis_name)
-  return (_update(d, gan.d_optimizer, grads, d_stats),
-          _d_metrics(loss, real_logits, fake_logits, grads))
+def _replayed(gan: GAN, state: GANState, fake: jax.Array, rng: jax.Array) -> jax.Array:
+  """The fake batch D sees: partly from the replay buffer when it is on."""
+  if state.replay is None:
+    return fake
+  return regularizers.replay_mix(rng, fake, state.replay, fraction=gan.replay_fraction)
 
 
 def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
@@ -80,7 +149,7 @@ def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
   """One training step: `gan.n_critic` D updates and one G update.
 
   Args:
-    gan: the fixed definition (models, optimizers, loss, schedule).
+    gan: the fixed definition (models, optimizers, loss, schedule, tricks).
     state: the current state.
     batch: `[n_critic * per_device_batch, *data_shape]` real samples (this device's share).
     rng: the run's key, the same on every device; the step draws from
@@ -90,58 +159,81 @@ def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
   Returns:
     The new state and scalar metrics: `d/loss`, `d/real_prob` and `d/fake_prob`
     (mean D(x) and D(G(z)) before the last D update), `d/grad_norm`, `g/loss`,
-    `g/grad_norm`.
+    `g/grad_norm`, and one per regulariser that is on.
   """
+  step_rng = jax.random.fold_in(rng, state.step)
+  latent_rng, d_rng, g_rng = jax.random.split(step_rng, 3)
+  d_rng, g_rng = _device_rng(d_rng, axis_name), _device_rng(g_rng, axis_name)
+  noise_std = None
+  if gan.instance_noise_std:
+    noise_std = regularizers.instance_noise_std(
+        state.step, std=gan.instance_noise_std, anneal_steps=gan.instance_noise_anneal_steps)
+  ctx = _Context(state.step, noise_std, axis_name)
+
   per_device_batch = batch.shape[0] // gan.n_critic
   real = batch.reshape(gan.n_critic, per_device_batch, *batch.shape[1:])
   num_devices = 1 if axis_name is None else lax.axis_size(axis_name)
-  latents = sample_latents(gan, jax.random.fold_in(rng, state.step),
-                           gan.n_critic * per_device_batch * num_devices)
+  latents = sample_latents(gan, latent_rng, gan.n_critic * per_device_batch * num_devices)
   latents = _device_share(latents.reshape(gan.n_critic, -1, gan.latent_dim), axis_name, axis=1)
+  d_rngs = jax.random.split(d_rng, gan.n_critic)
   g, d = state.g, state.d
 
   # All D updates but the last, each on a fresh fake batch (n_critic > 1 only).
   def critic_update(carry, inputs):
     g_stats, d = carry
-    real_i, latents_i = inputs
+    real_i, latents_i, rng_i = inputs
     fake, g_stats = _apply(gan.generator, g.params, g_stats, latents_i)
-    d, _ = _d_step(gan, d, real_i, fake, axis_name)
+    replay_rng, rng_i = jax.random.split(rng_i)
+    d, _ = _d_step(gan, ctx, d, real_i, _replayed(gan, state, fake, replay_rng), rng_i)
     return (g_stats, d), None
 
   g_stats = g.batch_stats
   if gan.n_critic > 1:
-    (g_stats, d), _ = lax.scan(critic_update, (g_stats, d), (real[:-1], latents[:-1]))
+    (g_stats, d), _ = lax.scan(critic_update, (g_stats, d),
+                               (real[:-1], latents[:-1], d_rngs[:-1]))
 
   # One G forward pass serves the last D update and the G update.
   fake, g_pullback, g_stats = jax.vjp(
       lambda p: _apply(gan.generator, p, g_stats, latents[-1]), g.params, has_aux=True)
+  replay_rng, d_rng = jax.random.split(d_rngs[-1])
+  d_fake = _replayed(gan, state, fake, replay_rng)
+  fake_rng, real_rng = jax.random.split(g_rng)
 
   if gan.schedule == "alternating":
     # Last D update, then G's loss against the updated D.
-    d, metrics = _d_step(gan, d, real[-1], fake, axis_name)
+    d, metrics = _d_step(gan, ctx, d, real[-1], d_fake, d_rng)
 
     def g_loss_fn(fake):
-      fake_logits, d_stats = _apply(gan.discriminator, d.params, d.batch_stats, fake)
-      return gan.loss.generator(fake_logits), d_stats
+      fake_logits, d_stats = _discriminate(gan, ctx, d.params, d.batch_stats, fake, fake_rng)
+      real_logits = lambda: _discriminate(  # noqa: E731
+          gan, ctx, d.params, d.batch_stats, real[-1], real_rng)[0]
+      return _generator_adversarial_loss(gan, fake_logits, real_logits), d_stats
 
     (g_loss, d_stats), fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
     d = d.replace(batch_stats=d_stats)
   else:
     # Both losses from one forward pass through D; each player's gradient by its own pullback.
     def losses(d_params, fake):
-      d_loss, (d_stats, real_logits, fake_logits) = _d_loss(
-          gan, d_params, d.batch_stats, real[-1], fake)
-      return (d_loss, gan.loss.generator(fake_logits)), (d_stats, real_logits, fake_logits)
+      d_loss, (d_stats, real_logits, fake_logits, terms) = _d_loss(
+          gan, ctx, d_params, d, real[-1], fake, d_rng)
+      g_loss = _generator_adversarial_loss(gan, fake_logits, lambda: real_logits)
+      return (d_loss, g_loss), (d_stats, real_logits, fake_logits, terms)
 
-    (d_loss, g_loss), d_pullback, (d_stats, real_logits, fake_logits) = jax.vjp(
-        losses, d.params, fake, has_aux=True)
+    (d_loss, g_loss), d_pullback, (d_stats, real_logits, fake_logits, terms) = jax.vjp(
+        losses, d.params, d_fake, has_aux=True)
     d_grads, _ = d_pullback((jnp.ones_like(d_loss), jnp.zeros_like(g_loss)))
     _, fake_grad = d_pullback((jnp.zeros_like(d_loss), jnp.ones_like(g_loss)))
     d_grads = _pmean(d_grads, axis_name)
-    metrics = _d_metrics(d_loss, real_logits, fake_logits, d_grads)
+    metrics = _d_metrics(d_loss, real_logits, fake_logits, d_grads) | terms
     d = _update(d, gan.d_optimizer, d_grads, d_stats)
 
   (g_grads,) = g_pullback(fake_grad)
+  if gan.historical_averaging_weight:
+    penalty, penalty_grads = jax.value_and_grad(regularizers.historical_average_penalty)(
+        g.params, g.history)
+    g_grads = jax.tree.map(lambda a, b: a + gan.historical_averaging_weight * b,
+                           g_grads, penalty_grads)
+    metrics["g/historical_average"] = penalty
   g_grads = _pmean(g_grads, axis_name)
   g = _update(g, gan.g_optimizer, g_grads, g_stats)
 
@@ -149,8 +241,20 @@ def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
   # equals a mean after every update.
   g = g.replace(batch_stats=_pmean(g.batch_stats, axis_name))
   d = d.replace(batch_stats=_pmean(d.batch_stats, axis_name))
+  if gan.historical_averaging_weight:
+    g = g.replace(history=regularizers.update_average(g.history, g.params, state.step + 1))
+    d = d.replace(history=regularizers.update_average(d.history, d.params, state.step + 1))
+  g_ema = state.g_ema
+  if g_ema is not None:
+    g_ema = Player(optax.incremental_update(g.params, g_ema.params, 1.0 - gan.g_ema_decay),
+                   g.batch_stats, opt_state=())
+  replay = state.replay
+  if replay is not None:
+    replay = regularizers.replay_push(replay, _gather(fake, axis_name))
+
   metrics |= {"g/loss": g_loss, "g/grad_norm": optax.tree.norm(g_grads)}
-  return GANState(step=state.step + 1, g=g, d=d), _pmean(metrics, axis_name)
+  new_state = GANState(step=state.step + 1, g=g, d=d, g_ema=g_ema, replay=replay)
+  return new_state, _pmean(metrics, axis_name)
 
 
 def generate(gan: GAN, g: Player, latents: jax.Array) -> jax.Array:

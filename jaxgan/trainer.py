@@ -16,7 +16,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxgan import checkpointing, data, losses, models, pictures
+from jaxgan import checkpointing, data, losses, models, pictures, regularizers
 from jaxgan.errors import ConfigError
 from jaxgan.metric_writer import MetricWriter
 from jaxgan.state import GAN, GANState, init_state, sample_latents
@@ -38,20 +38,47 @@ def build_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransfor
   return factory(**kwargs)
 
 
+def build_penalty(entry: dict) -> regularizers.Penalty:
+  """A D penalty from `{"name": ..., "weight": ..., "every": 1, **penalty kwargs}`."""
+  kwargs = dict(entry)
+  try:
+    name, weight = kwargs.pop("name"), kwargs.pop("weight")
+  except KeyError as e:
+    raise ConfigError(f"Each entry of d_penalties needs {e}, e.g. "
+                      f"{{'name': 'r1', 'weight': 10.0, 'every': 16}}; got {entry}.") from None
+  every = kwargs.pop("every", 1)
+  if weight < 0 or every < 1:
+    raise ConfigError(f"Penalty {name!r} needs weight >= 0 and every >= 1, got {entry}.")
+  fn = regularizers.PENALTIES.get(name)
+  return regularizers.Penalty(name.rpartition(":")[2], functools.partial(fn, **kwargs),
+                              weight, every)
+
+
 def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -> GAN:
   """The GAN a config describes, for data samples of shape `data_shape`."""
   pair = models.get(config.model)
   generator_kwargs = config.generator.to_dict()
   pair.check_data_shape(data_shape, generator_kwargs)
+  d_optimizer = build_optimizer(config.d_optimizer)
+  if config.d_weight_clip:
+    d_optimizer = optax.chain(d_optimizer, regularizers.clip_weights(config.d_weight_clip))
   return GAN(
       generator=pair.generator(data_shape=data_shape, **generator_kwargs),
       discriminator=pair.discriminator(**config.discriminator.to_dict()),
       g_optimizer=build_optimizer(config.g_optimizer),
-      d_optimizer=build_optimizer(config.d_optimizer),
+      d_optimizer=d_optimizer,
       loss=losses.get(config.loss, **config.loss_kwargs.to_dict()),
       latent_dim=config.latent_dim,
       n_critic=config.n_critic,
       schedule=config.schedule,
+      d_penalties=tuple(build_penalty(entry) for entry in config.d_penalties),
+      instance_noise_std=config.instance_noise.std,
+      instance_noise_anneal_steps=config.instance_noise.anneal_steps,
+      label_flip_fraction=config.label_flip_fraction,
+      historical_averaging_weight=config.historical_averaging_weight,
+      replay_size=config.replay.size,
+      replay_fraction=config.replay.fraction,
+      g_ema_decay=config.g_ema_decay,
   )
 
 
@@ -70,6 +97,9 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
                 "checkpoint_every_steps", "max_checkpoints_to_keep", "latent_dim", "num_samples"):
     if config[field] <= 0:
       raise ConfigError(f"{field} must be positive, got {config[field]}.")
+  if 0 < config.replay.size < config.batch_size:
+    raise ConfigError(f"replay.size={config.replay.size} must hold at least one batch "
+                      f"({config.batch_size}), or be 0 to turn the replay buffer off.")
   if config.batch_size % num_devices:
     raise ConfigError(
         f"batch_size={config.batch_size} is not divisible by the {num_devices} devices: "
@@ -159,9 +189,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
                    " | ".join(f"{k} {v:.4g}" for k, v in summary.items()))
 
     if step % config.sample_every_steps == 0 or is_last:
-      samples = np.asarray(sample(single(state).g, fixed_latents))
-      pictures.save_png(os.path.join(samples_dir, f"step_{step:07d}.png"),
-                        pictures.samples_picture(samples))
+      current = single(state)
+      generators = {"": current.g}
+      if current.g_ema is not None:
+        generators["ema_"] = current.g_ema
+      for prefix, g in generators.items():
+        samples = np.asarray(sample(g, fixed_latents))
+        pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{step:07d}.png"),
+                          pictures.samples_picture(samples))
 
     if step % config.checkpoint_every_steps == 0 or is_last:
       checkpointing.save(manager, single(state), config)

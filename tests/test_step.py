@@ -54,7 +54,7 @@ def test_discriminator_learns_to_separate_real_from_fake(ring_config):
   ring_config.discriminator.hidden_dims = (64, 64)
   _, state, step, dataset = _setup(ring_config)
   batch = dataset.batch(0, 8)
-  for _ in range(200):
+  for _ in range(400):
     state, metrics = step(state, batch, jax.random.key(1))
   assert float(metrics["d/real_prob"]) > 0.9 and float(metrics["d/fake_prob"]) < 0.1
 

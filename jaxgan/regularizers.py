@@ -1,0 +1,147 @@
+"""Regularisers and training tricks, as pure functions and optax transforms.
+
+Discriminator penalties share one signature,
+`penalty(d_fn, real, fake, rng) -> scalar`, where `d_fn(samples) -> logits [batch]`
+is D with its parameters closed over (so the penalty's gradient reaches them);
+the trainer adds `weight * penalty`, or, when applied lazily every N steps,
+`N * weight * penalty` on those steps (StyleGAN2's lazy regularisation).
+Register your own with `PENALTIES.register(name, fn)` or name it in a config
+as `"package.module:function"`.
+"""
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgan.registry import Registry
+
+Array = jax.Array
+Discriminator = Callable[[Array], Array]
+
+
+def _input_gradients(d_fn: Discriminator, samples: Array) -> Array:
+  """d D(x_i) / d x_i for every sample, `[batch, ...]`; D must not mix samples (no BatchNorm)."""
+  return jax.grad(lambda x: jnp.sum(d_fn(x)))(samples)
+
+
+def _per_sample_norms(gradients: Array) -> Array:
+  # safe_norm: the gradient of |g| at g = 0 is undefined; this keeps it finite.
+  return optax.safe_norm(gradients.reshape(gradients.shape[0], -1), 1e-12, axis=1)
+
+
+def gradient_penalty(d_fn: Discriminator, real: Array, fake: Array, rng: Array, *,
+                     target: float = 1.0, one_sided: bool = False) -> Array:
+  """WGAN-GP (Gulrajani et al. 2017): `mean (|grad D(x_hat)| - target)^2` on random
+  interpolates `x_hat = real + u (fake - real)`, `u ~ U[0, 1]` per sample.
+
+  Args:
+    d_fn: samples `[batch, ...]` -> logits `[batch]`.
+    real: `[batch, ...]` data.
+    fake: `[batch, ...]` generated samples.
+    rng: key for the interpolation weights.
+    target: the gradient norm aimed at.
+    one_sided: penalise only norms above `target` (Petzka et al. 2018's variant).
+
+  Returns:
+    scalar penalty.
+  """
+  u = jax.random.uniform(rng, (real.shape[0],) + (1,) * (real.ndim - 1))
+  interpolates = real + u * (fake - real)
+  gap = _per_sample_norms(_input_gradients(d_fn, interpolates)) - target
+  if one_sided:
+    gap = jax.nn.relu(gap)
+  return jnp.mean(gap ** 2)
+
+
+def r1_penalty(d_fn: Discriminator, real: Array, fake: Array, rng: Array) -> Array:
+  """R1 (Mescheder et al. 2018): `0.5 mean |grad D(real)|^2`; weight is the paper's gamma."""
+  del fake, rng
+  return 0.5 * jnp.mean(jnp.sum(_input_gradients(d_fn, real).reshape(real.shape[0], -1) ** 2, 1))
+
+
+def r2_penalty(d_fn: Discriminator, real: Array, fake: Array, rng: Array) -> Array:
+  """R2 (Mescheder et al. 2018): `0.5 mean |grad D(fake)|^2`, R1 on generated samples."""
+  return r1_penalty(d_fn, fake, real, rng)
+
+
+PENALTIES: Registry[Callable[..., Array]] = Registry("penalty", {
+    "gradient_penalty": gradient_penalty,
+    "r1": r1_penalty,
+    "r2": r2_penalty,
+})
+
+
+class Penalty(NamedTuple):
+  """A D penalty with its weight, applied every `every` steps (weight scaled by `every`);
+  `name` labels its metric `d/<name>`."""
+  name: str
+  fn: Callable[..., Array]
+  weight: float
+  every: int = 1
+
+
+def clip_weights(limit: float) -> optax.GradientTransformation:
+  """The original WGAN's weight clipping (Arjovsky et al. 2017) as an optax transform.
+
+  Chained after an optimizer, it turns the updates into ones that land every
+  parameter in `[-limit, limit]`.
+  """
+
+  def update_fn(updates, state, params):
+    clipped = optax.projections.projection_box(
+        optax.apply_updates(params, updates), -limit, limit)
+    return jax.tree.map(jnp.subtract, clipped, params), state
+
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
+
+
+def instance_noise_std(step: Array, *, std: float, anneal_steps: int) -> Array:
+  """Instance noise (Sønderby et al. 2016) level at `step`: `std`, annealed linearly to 0
+  over `anneal_steps` (constant if 0)."""
+  if anneal_steps <= 0:
+    return jnp.asarray(std, jnp.float32)
+  return std * jnp.clip(1.0 - step / anneal_steps, 0.0, 1.0)
+
+
+def flip_labels(rng: Array, real_logits: Array, fake_logits: Array, *,
+                fraction: float) -> tuple[Array, Array]:
+  """Flips the labels of a random `fraction` of pairs by swapping their real and fake
+  logits, so any loss sees those real samples as fake and vice versa. `[batch]` each."""
+  flip = jax.random.bernoulli(rng, fraction, real_logits.shape)
+  return jnp.where(flip, fake_logits, real_logits), jnp.where(flip, real_logits, fake_logits)
+
+
+def historical_average_penalty(params: Any, average: Any) -> Array:
+  """Historical averaging (Salimans et al. 2016): `|params - average of past params|^2`."""
+  return optax.tree.norm(jax.tree.map(jnp.subtract, params, average), squared=True)
+
+
+def update_average(average: Any, params: Any, count: Array) -> Any:
+  """The running mean of parameters after adding the `count`-th (0-based) value."""
+  return optax.incremental_update(params, average, 1.0 / (count + 1.0))
+
+
+class ReplayBuffer(NamedTuple):
+  """A fixed-size store of past generated samples, `samples [size, ...]`, and how many
+  were ever written (`count`); kept inside the training state."""
+  samples: Array
+  count: Array
+
+
+def replay_mix(rng: Array, fake: Array, buffer: ReplayBuffer, *, fraction: float) -> Array:
+  """`fake [batch, ...]` with a random `fraction` of it replaced by past samples
+  (Shrivastava et al. 2017); unchanged while the buffer is empty."""
+  pick_rng, index_rng = jax.random.split(rng)
+  filled = jnp.minimum(buffer.count, buffer.samples.shape[0])
+  indices = jax.random.randint(index_rng, (fake.shape[0],), 0, jnp.maximum(filled, 1))
+  use_old = jax.random.bernoulli(pick_rng, fraction, (fake.shape[0],)) & (filled > 0)
+  use_old = use_old.reshape((-1,) + (1,) * (fake.ndim - 1))
+  return jnp.where(use_old, buffer.samples[indices], fake)
+
+
+def replay_push(buffer: ReplayBuffer, fake: Array) -> ReplayBuffer:
+  """Writes `fake [batch, ...]` over the oldest entries."""
+  positions = (buffer.count + jnp.arange(fake.shape[0])) % buffer.samples.shape[0]
+  return ReplayBuffer(buffer.samples.at[positions].set(fake), buffer.count + fake.shape[0])
