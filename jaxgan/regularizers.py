@@ -90,8 +90,8 @@ def clip_weights(limit: float) -> optax.GradientTransformation:
   """
 
   def update_fn(updates, state, params):
-    clipped = optax.projections.projection_box(
-        optax.apply_updates(params, updates), -limit, limit)
+    clipped = jax.tree.map(lambda p: jnp.clip(p, -limit, limit),
+                           optax.apply_updates(params, updates))
     return jax.tree.map(jnp.subtract, clipped, params), state
 
   return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)

@@ -96,12 +96,17 @@ def sample_latents(gan: GAN, rng: jax.Array, num: int) -> jax.Array:
   return jax.random.normal(rng, (num, gan.latent_dim))
 
 
+def _copy(tree: Any) -> Any:
+  """A copy in new buffers: the step donates the state, and XLA cannot donate one buffer twice."""
+  return jax.tree.map(jnp.copy, tree)
+
+
 def _init_player(module: nn.Module, optimizer: optax.GradientTransformation,
                  rng: jax.Array, example: jax.Array, history: bool) -> Player:
   variables = module.init(rng, example, train=False)
   params = variables["params"]
   return Player(params=params, batch_stats=variables.get("batch_stats", {}),
-                opt_state=optimizer.init(params), history=params if history else None)
+                opt_state=optimizer.init(params), history=_copy(params) if history else None)
 
 
 def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
@@ -110,7 +115,7 @@ def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   history = gan.historical_averaging_weight > 0
   g = _init_player(gan.generator, gan.g_optimizer, g_rng, jnp.zeros((1, gan.latent_dim)), history)
   d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, jnp.zeros((1, *data_shape)), history)
-  g_ema = Player(g.params, g.batch_stats, opt_state=()) if gan.g_ema_decay else None
+  g_ema = Player(*_copy((g.params, g.batch_stats)), opt_state=()) if gan.g_ema_decay else None
   replay = None
   if gan.replay_size:
     replay = regularizers.ReplayBuffer(jnp.zeros((gan.replay_size, *data_shape)),

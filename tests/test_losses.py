@@ -1,5 +1,6 @@
 import jax
 import jax.numpy as jnp
+import jax.test_util
 import numpy as np
 import pytest
 
@@ -72,3 +73,76 @@ def test_user_loss_by_module_path():
                              np.mean(np.maximum(0, 2 - REAL)) + np.mean(np.maximum(0, 2 + FAKE)))
   with pytest.raises(ValueError, match="has no attribute 'missing'"):
     losses.get("tests.test_losses:missing")
+
+
+def _np_bce(logits, label):
+  return -(label * np.log(_sigmoid(logits)) + (1 - label) * np.log(1 - _sigmoid(logits)))
+
+
+EXPECTED = {  # name -> (kwargs, D loss, G loss), written from the papers' formulas.
+    "wasserstein": ({}, np.mean(FAKE) - np.mean(REAL), -np.mean(FAKE)),
+    "hinge": ({}, np.mean(np.maximum(0, 1 - REAL)) + np.mean(np.maximum(0, 1 + FAKE)),
+              -np.mean(FAKE)),
+    "least_squares": ({"a": -1.0, "b": 1.0, "c": 0.0},
+                      0.5 * np.mean((REAL - 1) ** 2) + 0.5 * np.mean((FAKE + 1) ** 2),
+                      0.5 * np.mean(FAKE ** 2)),
+    "relativistic_average": (
+        {}, np.mean(_np_bce(REAL - FAKE.mean(), 1)) + np.mean(_np_bce(FAKE - REAL.mean(), 0)),
+        np.mean(_np_bce(FAKE - REAL.mean(), 1)) + np.mean(_np_bce(REAL - FAKE.mean(), 0))),
+}
+EXPECTED["relativistic_average_ls"] = (
+    {"form": "least_squares"},
+    np.mean((REAL - FAKE.mean() - 1) ** 2) + np.mean((FAKE - REAL.mean() + 1) ** 2),
+    np.mean((FAKE - REAL.mean() - 1) ** 2) + np.mean((REAL - FAKE.mean() + 1) ** 2))
+
+
+def _generator_value(loss, fake, real):
+  return loss.generator(fake, real) if loss.generator_uses_real else loss.generator(fake)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_loss_values_against_the_papers(key):
+  kwargs, d_expected, g_expected = EXPECTED[key]
+  loss = losses.get(key.removesuffix("_ls"), **kwargs)
+  d_value = jax.jit(loss.discriminator)(REAL, FAKE)
+  g_value = jax.jit(lambda f, r: _generator_value(loss, f, r))(FAKE, REAL)
+  np.testing.assert_allclose(d_value, d_expected, rtol=1e-5)
+  np.testing.assert_allclose(g_value, g_expected, rtol=1e-5)
+
+
+ALL_LOSSES = [("minimax", {}), ("non_saturating", {"real_label": 0.9}), ("wasserstein", {}),
+              ("hinge", {}), ("least_squares", {}), ("relativistic_average", {}),
+              ("relativistic_average", {"form": "least_squares"})]
+
+
+def test_every_registered_loss_is_covered():
+  assert {name for name, _ in ALL_LOSSES} == set(losses.LOSSES.names())
+
+
+@pytest.mark.parametrize("name,kwargs", ALL_LOSSES)
+def test_every_loss_is_finite_at_extreme_logits_and_has_correct_gradients(name, kwargs):
+  loss = losses.get(name, **kwargs)
+  extreme = jnp.array([1e9, -1e9, 0.0])
+  d_fn = lambda r, f: loss.discriminator(r, f)  # noqa: E731
+  g_fn = lambda f, r: _generator_value(loss, f, r)  # noqa: E731
+  for fn in (d_fn, g_fn):
+    for args in ((extreme, -extreme), (-extreme, extreme)):
+      if name == "least_squares":  # Quadratic: finite only up to sqrt(float max).
+        args = tuple(a * 1e-10 for a in args)
+      value, grads = jax.jit(jax.value_and_grad(fn, (0, 1)))(*args)
+      assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads), (fn, args)
+    jax.test_util.check_grads(fn, (jnp.asarray(REAL), jnp.asarray(FAKE)), order=2,
+                              modes=["rev"], atol=1e-2, rtol=1e-2)
+
+
+def test_auxiliary_classifier_loss():
+  logits = np.array([[2.0, 0.0, -1.0], [0.1, 0.2, 0.3]], np.float32)
+  labels = np.array([0, 2])
+  log_probs = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+  np.testing.assert_allclose(losses.auxiliary_classifier_loss(logits, labels),
+                             -np.mean(log_probs[[0, 1], labels]), rtol=1e-6)
+
+
+def test_unknown_relativistic_form():
+  with pytest.raises(ValueError, match="Unknown relativistic form 'hinge'"):
+    losses.get("relativistic_average", form="hinge")

@@ -51,7 +51,7 @@ def test_train_other_config_with_workdir(tmp_path, data_dir):
 
 def test_bad_settings_exit_with_a_clear_message(tmp_path, data_dir):
   for flag, message in [
-      ("--config.loss=wgan", "Unknown loss 'wgan'. Known: hinge, least_squares, minimax, non_saturating"),
+      ("--config.loss=wgan", "Unknown loss 'wgan'. Known: hinge, least_squares, minimax"),
       ("--config.batch_size=0", "batch_size must be positive"),
       ("--config.dataset=mnist", "'mnist' is not prepared"),
       ("--config.image_size=18", "multiples of 4"),

@@ -1,0 +1,125 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxgan import regularizers
+
+REAL = jax.random.normal(jax.random.key(0), (6, 3, 2, 1))
+FAKE = jax.random.normal(jax.random.key(1), (6, 3, 2, 1))
+
+
+def _linear_d(weight):
+  return lambda x: x.reshape(x.shape[0], -1) @ weight.ravel()
+
+
+def test_gradient_penalty_of_a_linear_critic_is_analytic():
+  # D(x) = <w, x> has gradient w everywhere, so the penalty is (|w| - 1)^2 exactly.
+  weight = jnp.arange(6.0).reshape(3, 2, 1) / 4  # |w| = sqrt(55) / 4 ~ 1.854
+  norm = np.sqrt(55) / 4
+  d_fn = _linear_d(weight)
+  two_sided = regularizers.gradient_penalty(d_fn, REAL, FAKE, jax.random.key(2))
+  np.testing.assert_allclose(two_sided, (norm - 1) ** 2, rtol=1e-5)
+  one_sided = regularizers.gradient_penalty(d_fn, REAL, FAKE, jax.random.key(2),
+                                            target=3.0, one_sided=True)
+  assert float(one_sided) == 0.0  # |w| < 3: nothing to penalise on one side.
+  np.testing.assert_allclose(
+      regularizers.gradient_penalty(d_fn, REAL, FAKE, jax.random.key(2), target=3.0),
+      (norm - 3) ** 2, rtol=1e-5)
+
+
+def _quadratic_d(x):
+  flat = x.reshape(x.shape[0], -1)
+  return jnp.sum(jnp.sin(flat) * flat, axis=1)
+
+
+def test_r1_matches_a_finite_difference_gradient():
+  eps = 1e-3
+  x = np.asarray(REAL, np.float64).reshape(6, -1)
+  grads = np.zeros_like(x)
+  f = lambda v: np.sum(np.sin(v) * v, axis=1)  # noqa: E731
+  for j in range(x.shape[1]):
+    step = np.zeros_like(x)
+    step[:, j] = eps
+    grads[:, j] = (f(x + step) - f(x - step)) / (2 * eps)
+  expected = 0.5 * np.mean(np.sum(grads ** 2, axis=1))
+  np.testing.assert_allclose(regularizers.r1_penalty(_quadratic_d, REAL, FAKE, None),
+                             expected, rtol=1e-4)
+  np.testing.assert_allclose(regularizers.r2_penalty(_quadratic_d, FAKE, REAL, None),
+                             expected, rtol=1e-4)
+
+
+def test_penalties_have_finite_gradients_for_d_parameters():
+  for name in regularizers.PENALTIES.names():
+    fn = regularizers.PENALTIES.get(name)
+    grad = jax.grad(lambda w: fn(_linear_d(w), REAL, REAL, jax.random.key(3)))(
+        jnp.ones((3, 2, 1)))
+    assert np.all(np.isfinite(grad)), name  # GP at real == fake: interpolates are the data.
+
+
+def test_clip_weights_lands_parameters_in_the_box():
+  params = {"w": jnp.array([0.005, -0.2, 0.3])}
+  optimizer = optax.chain(optax.sgd(1.0), regularizers.clip_weights(0.01))
+  updates, _ = optimizer.update({"w": jnp.array([-1.0, 0.0, 0.0])}, optimizer.init(params), params)
+  np.testing.assert_allclose(optax.apply_updates(params, updates)["w"], [0.01, -0.01, 0.01],
+                             atol=1e-7)
+
+
+def test_instance_noise_anneals_to_zero():
+  level = lambda s: float(regularizers.instance_noise_std(  # noqa: E731
+      jnp.asarray(s), std=0.2, anneal_steps=100))
+  assert level(0) == pytest.approx(0.2) and level(50) == pytest.approx(0.1)
+  assert level(100) == 0.0 and level(1000) == 0.0
+  assert float(regularizers.instance_noise_std(jnp.asarray(10**6), std=0.2, anneal_steps=0)) \
+      == pytest.approx(0.2)
+
+
+def test_flip_labels_swaps_a_fraction_of_pairs():
+  real, fake = jnp.ones(10000), -jnp.ones(10000)
+  flipped_real, flipped_fake = regularizers.flip_labels(jax.random.key(0), real, fake,
+                                                        fraction=0.1)
+  swapped = np.asarray(flipped_real == -1)
+  assert 0.08 < swapped.mean() < 0.12
+  np.testing.assert_array_equal(np.asarray(flipped_fake == 1), swapped)
+
+
+def test_historical_average():
+  params = [{"w": jnp.array([1.0, 2.0])}, {"w": jnp.array([3.0, 0.0])},
+            {"w": jnp.array([2.0, 4.0])}]
+  average = params[0]
+  for count, p in enumerate(params[1:], start=1):
+    average = regularizers.update_average(average, p, count)
+  np.testing.assert_allclose(average["w"], [2.0, 2.0])
+  np.testing.assert_allclose(
+      regularizers.historical_average_penalty({"w": jnp.array([0.0, 0.0])}, average), 8.0)
+
+
+def test_replay_buffer_push_and_mix():
+  buffer = regularizers.ReplayBuffer(jnp.zeros((4, 2)), jnp.zeros((), jnp.int32))
+  fake = jnp.full((3, 2), 7.0)
+  # Empty: nothing to replay.
+  np.testing.assert_array_equal(
+      regularizers.replay_mix(jax.random.key(0), fake, buffer, fraction=1.0), fake)
+  buffer = regularizers.replay_push(buffer, jnp.full((3, 2), 1.0))
+  buffer = regularizers.replay_push(buffer, jnp.full((3, 2), 2.0))  # Wraps around.
+  np.testing.assert_array_equal(buffer.samples[:, 0], [2.0, 2.0, 1.0, 2.0])
+  assert int(buffer.count) == 6
+  mixed = regularizers.replay_mix(jax.random.key(1), fake, buffer, fraction=1.0)
+  assert set(np.unique(mixed).tolist()) <= {1.0, 2.0}
+  half = regularizers.replay_mix(jax.random.key(1), jnp.full((1000, 2), 7.0), buffer,
+                                 fraction=0.5)
+  assert 0.4 < float(jnp.mean(half[:, 0] == 7.0)) < 0.6
+
+
+def my_penalty(d_fn, real, fake, rng, *, scale: float = 1.0):
+  """A user's penalty outside jaxgan: the mean squared logit on real data."""
+  del fake, rng
+  return scale * jnp.mean(d_fn(real) ** 2)
+
+
+def test_user_penalty_by_module_path():
+  fn = regularizers.PENALTIES.get("tests.test_regularizers:my_penalty")
+  weight = jnp.ones((3, 2, 1))
+  expected = np.mean(np.asarray(REAL).reshape(6, -1).sum(1) ** 2)
+  np.testing.assert_allclose(fn(_linear_d(weight), REAL, FAKE, None), expected, rtol=1e-5)

@@ -1,0 +1,157 @@
+"""Regularisers and tricks inside the real jitted step, alone and composed."""
+
+import flax.jax_utils
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan import data, init_state, trainer
+
+
+def _run(config, steps: int, *, num_devices: int = 1):
+  """`steps` training steps of `config`; returns the initial state, the final state and
+  every step's metrics."""
+  dataset = data.get(config.dataset, seed=0, image_size=config.image_size,
+                     data_dir=config.data_dir or None)
+  gan = trainer.build_gan(config, dataset.data_shape)
+  state = init_state(gan, jax.random.key(0), dataset.data_shape)
+  initial = jax.tree.map(jnp.copy, state)
+  step_fn = trainer.compile_step(gan, num_devices)
+  rng = jax.random.key(1)
+  if num_devices > 1:
+    state, rng = flax.jax_utils.replicate(state), flax.jax_utils.replicate(rng)
+  history = []
+  for i in range(steps):
+    batch = dataset.batch(i, config.batch_size * config.n_critic)
+    if num_devices > 1:
+      batch = trainer.shard_batch(batch, num_devices, config.n_critic)
+    state, metrics = step_fn(state, batch, rng)
+    history.append(jax.device_get(metrics))
+  return initial, state, history
+
+
+def _finite(history) -> bool:
+  return all(np.all(np.isfinite(v)) for m in history for v in m.values())
+
+
+def test_hinge_spectral_norm_ema_and_lazy_r1(digits_config):
+  digits_config.loss = "hinge"
+  digits_config.discriminator.spectral_norm = True
+  digits_config.g_ema_decay = 0.9
+  digits_config.d_penalties = ({"name": "r1", "weight": 10.0, "every": 2},)
+  initial, state, history = _run(digits_config, 3)
+  assert _finite(history)
+  assert [float(m["d/r1"]) > 0 for m in history] == [True, False, True]  # Steps 0 and 2 only.
+  assert "u" in str(jax.tree_util.tree_structure(state.d.batch_stats))  # Power-iteration state.
+  # One EMA step from the initial weights: 0.9 * initial + 0.1 * current after step 1.
+  _, one_step, _ = _run(digits_config, 1)
+  jax.tree.map(lambda e, g0, g1: np.testing.assert_allclose(e, 0.9 * g0 + 0.1 * g1, rtol=1e-5,
+                                                            atol=1e-7),
+               one_step.g_ema.params, initial.g.params, one_step.g.params)
+
+
+def test_spectral_norm_estimates_the_largest_singular_value(ring_config):
+  ring_config.discriminator.spectral_norm = True
+  _, state, _ = _run(ring_config, 60)
+  kernel = state.d.params["Dense_0"]["kernel"]
+  sigma = state.d.batch_stats["SpectralNorm_0"]["Dense_0/kernel/sigma"]
+  np.testing.assert_allclose(sigma, np.linalg.svd(np.asarray(kernel), compute_uv=False)[0],
+                             rtol=0.02)
+
+
+def test_wasserstein_gradient_penalty_with_five_critic_steps(ring_config):
+  ring_config.loss = "wasserstein"
+  ring_config.n_critic = 5
+  ring_config.d_penalties = ({"name": "gradient_penalty", "weight": 10.0},)
+  ring_config.d_optimizer = {"name": "adam", "learning_rate": 1e-4, "b1": 0.0, "b2": 0.9}
+  _, state, history = _run(ring_config, 2)
+  assert _finite(history) and float(history[-1]["d/gradient_penalty"]) > 0
+  assert int(state.d.opt_state[0].count) == 10 and int(state.g.opt_state[0].count) == 2
+
+
+def test_wasserstein_weight_clipping_keeps_the_critic_in_the_box(ring_config):
+  ring_config.loss = "wasserstein"
+  ring_config.d_weight_clip = 0.01
+  ring_config.d_optimizer = {"name": "rmsprop", "learning_rate": 5e-5}
+  _, state, history = _run(ring_config, 3)
+  assert _finite(history)
+  assert max(float(jnp.max(jnp.abs(p))) for p in jax.tree.leaves(state.d.params)) <= 0.01 + 1e-6
+
+
+def test_instance_noise_label_flips_historical_averaging_and_replay(ring_config):
+  ring_config.instance_noise = {"std": 0.1, "anneal_steps": 10}
+  ring_config.label_flip_fraction = 0.2
+  ring_config.historical_averaging_weight = 0.5
+  ring_config.replay = {"size": 12, "fraction": 0.5}
+  initial, state, history = _run(ring_config, 3)
+  assert _finite(history)
+  assert float(history[-1]["d/historical_average"]) > 0
+  assert float(history[-1]["g/historical_average"]) > 0
+  assert int(state.replay.count) == 3 * 8
+  assert float(jnp.max(jnp.abs(state.replay.samples))) > 0
+  # The average of the initial and three updated parameter sets lies between them.
+  assert not np.allclose(state.g.history["Dense_0"]["kernel"], state.g.params["Dense_0"]["kernel"])
+
+
+def test_instance_noise_changes_what_d_sees(ring_config):
+  _, clean, _ = _run(ring_config, 1)
+  ring_config.instance_noise = {"std": 1.0, "anneal_steps": 0}
+  _, noisy, _ = _run(ring_config, 1)
+  assert not np.allclose(clean.d.params["Dense_0"]["kernel"], noisy.d.params["Dense_0"]["kernel"])
+
+
+@pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
+@pytest.mark.parametrize("form", ["standard", "least_squares"])
+def test_relativistic_loss_in_both_schedules(ring_config, schedule, form):
+  ring_config.loss = "relativistic_average"
+  ring_config.loss_kwargs = {"form": form}
+  ring_config.schedule = schedule
+  _, _, history = _run(ring_config, 2)
+  assert _finite(history)
+
+
+def test_tricks_under_pmap_keep_devices_in_sync(ring_config):
+  ring_config.discriminator.spectral_norm = True
+  ring_config.replay = {"size": 16, "fraction": 0.5}
+  ring_config.g_ema_decay = 0.99
+  ring_config.instance_noise = {"std": 0.1, "anneal_steps": 0}
+  _, state, history = _run(ring_config, 2, num_devices=4)
+  assert _finite(history)
+  for leaf in jax.tree.leaves(state):
+    np.testing.assert_allclose(leaf, np.broadcast_to(leaf[0], leaf.shape), rtol=1e-6, atol=1e-7)
+  assert int(state.replay.count[0]) == 2 * 8
+
+
+def test_ema_samples_are_drawn_too(digits_config, tmp_path):
+  digits_config.g_ema_decay = 0.5
+  trainer.train_and_evaluate(digits_config, str(tmp_path))
+  assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == [
+      "ema_step_0000002.png", "ema_step_0000004.png", "step_0000002.png", "step_0000004.png"]
+
+
+def test_bad_trick_settings_are_clear_errors(ring_config):
+  dataset_shape = (2,)
+  for field, value, message in [
+      ("label_flip_fraction", 1.5, "label_flip_fraction must be in"),
+      ("g_ema_decay", 1.0, "g_ema_decay must be in"),
+      ("d_penalties", ({"name": "r3", "weight": 1.0},), "Unknown penalty 'r3'"),
+      ("d_penalties", ({"name": "r1"},), "needs 'weight'"),
+  ]:
+    config = ring_config.copy_and_resolve_references()
+    config[field] = value
+    with pytest.raises(ValueError, match=message):
+      trainer.build_gan(config, dataset_shape)
+  ring_config.replay = {"size": 4, "fraction": 0.5}
+  with pytest.raises(ValueError, match="replay.size=4 must hold at least one batch"):
+    trainer.check_config(ring_config, 1)
+
+
+def test_a_fully_custom_step_still_composes(ring_config):
+  """A user's loss and penalty by module path, through the same jitted step."""
+  ring_config.loss = "tests.test_losses:my_loss"
+  ring_config.d_penalties = ({"name": "tests.test_regularizers:my_penalty", "weight": 0.1,
+                              "scale": 2.0},)
+  _, _, history = _run(ring_config, 2)
+  assert _finite(history) and float(history[0]["d/my_penalty"]) > 0
+
