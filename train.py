@@ -26,10 +26,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   config_file = config_flags.get_config_filename(FLAGS["config"])
   workdir = FLAGS.workdir or os.path.join("runs", os.path.basename(config_file)[:-len(".py")])
-  logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", level=logging.INFO,
-                      force=True)
-  for noisy in ("absl", "jax"):  # orbax logs every file it writes; jax every backend it tries.
-    logging.getLogger(noisy).setLevel(logging.WARNING)
+  trainer.log_to_console()
   logging.info("Config %s, workdir %s", config_file, os.path.abspath(workdir))
   try:
     trainer.train_and_evaluate(FLAGS.config, workdir)

@@ -123,6 +123,14 @@ def compile_step(gan: GAN, num_devices: int) -> Callable:
                   devices=jax.local_devices()[:num_devices], donate_argnums=0)
 
 
+def log_to_console() -> None:
+  """Progress lines on stderr, without orbax's per-file and jax's per-backend messages."""
+  logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", level=logging.INFO,
+                      force=True)
+  for noisy in ("absl", "jax"):
+    logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def _summarise(metrics: list[dict], replicated: bool) -> dict[str, float]:
   """The mean of each metric over the steps since the last log."""
   metrics = jax.device_get(metrics)
