@@ -50,6 +50,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.g_ema_decay = 0.0  # e.g. 0.999; samples are then also drawn from the EMA generator.
   config.num_train_steps = 3000
   config.num_devices = 0  # 0: all local devices.
+  # A non-finite loss or gradient stops training (keeping the last good checkpoint);
+  # True instead drops that step's update and counts it.
+  config.skip_nonfinite_updates = False
 
   # Logs, pictures and checkpoints.
   config.log_every_steps = 100

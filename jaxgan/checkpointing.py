@@ -1,12 +1,28 @@
-"""Checkpoints with orbax: `WORKDIR/checkpoints/<step>/` holding the state and the config."""
+"""Checkpoints with orbax: `WORKDIR/checkpoints/<step>/` holding the state and the config.
 
+Orbax writes each checkpoint into a temporary folder and renames it when complete,
+so a crash or kill mid-save leaves the previous checkpoints as they were. A
+checkpoint that fails to read is moved to `WORKDIR/damaged_checkpoints/` and the
+next newest is used. A checkpoint whose arrays do not match the current config's
+shapes is refused, never overwritten.
+"""
+
+import contextlib
+import fcntl
+import logging
 import os
+import shutil
+from typing import Any, Iterator
 
 import jax
 import ml_collections
+import numpy as np
 import orbax.checkpoint as ocp
 
+from jaxgan.errors import ConfigError
 from jaxgan.state import GANState
+
+log = logging.getLogger(__name__)
 
 
 def make_manager(workdir: str, *, max_to_keep: int) -> ocp.CheckpointManager:
@@ -18,18 +34,124 @@ def make_manager(workdir: str, *, max_to_keep: int) -> ocp.CheckpointManager:
 
 def save(manager: ocp.CheckpointManager, state: GANState,
          config: ml_collections.ConfigDict) -> None:
-  """Saves `state` (single-device) and `config` at `state.step`, in the background."""
+  """Saves `state` (single-device) and `config` at `state.step`, in the background.
+
+  Raises FloatingPointError rather than save a non-finite parameter.
+  """
   # A host copy: the device buffers are donated to the next step while orbax writes.
   host_state = jax.device_get(state)
+  bad = [path for path, leaf in _leaves(host_state).items()
+         if np.issubdtype(np.asarray(leaf).dtype, np.floating) and not np.all(np.isfinite(leaf))]
+  if bad:
+    raise FloatingPointError(f"Not saving step {int(host_state.step)}: non-finite values in "
+                             f"{', '.join(bad[:5])}.")
   manager.save(int(host_state.step), args=ocp.args.Composite(
       state=ocp.args.StandardSave(host_state), config=ocp.args.JsonSave(config.to_dict())))
 
 
-def restore_or_init(manager: ocp.CheckpointManager, state: GANState) -> GANState:
-  """The newest checkpoint restored into the structure of `state`, or `state` if none."""
-  step = manager.latest_step()
-  if step is None:
-    return state
-  restored = manager.restore(step, args=ocp.args.Composite(
-      state=ocp.args.StandardRestore(state)))
-  return restored.state
+def _leaves(tree: Any) -> dict[str, Any]:
+  """`{"g/params/Dense_0/kernel": leaf, ...}` for a state or a checkpoint's metadata."""
+  def name(entry) -> str:
+    for attribute in ("key", "name", "idx"):
+      if hasattr(entry, attribute):
+        return str(getattr(entry, attribute))
+    return str(entry)
+  return {"/".join(name(e) for e in path): leaf
+          for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+
+def _flat_config(config: dict, prefix: str = "") -> dict[str, Any]:
+  flat = {}
+  for key, value in config.items():
+    if isinstance(value, dict):
+      flat |= _flat_config(value, f"{prefix}{key}.")
+    else:
+      flat[prefix + key] = value
+  return flat
+
+
+def _check_compatible(manager: ocp.CheckpointManager, step: int, state: GANState,
+                      config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError if checkpoint `step` holds arrays of other names or shapes, and
+  another error if it cannot be read."""
+  path = os.path.join(manager.directory, str(step), "state")
+  metadata = ocp.StandardCheckpointer().metadata(path).item_metadata
+  saved = {k: tuple(v.shape) for k, v in _leaves(metadata).items() if hasattr(v, "shape")}
+  if not saved:
+    raise OSError(f"no readable array metadata in {path}")
+  wanted = {k: tuple(np.shape(v)) for k, v in _leaves(state).items()}
+  differences = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
+  if not differences:
+    return
+  saved_config = _flat_config(manager.restore(step, args=ocp.args.Composite(
+      config=ocp.args.JsonRestore())).config)
+  current = _flat_config(config.to_dict())
+  changed = [f"{k}: {saved_config.get(k)!r} -> {current.get(k)!r}"
+             for k in sorted(saved_config.keys() | current.keys())
+             if _jsonable(saved_config.get(k)) != _jsonable(current.get(k))]
+  raise ConfigError(
+      f"The checkpoint at {path} does not fit this config (arrays differ: "
+      f"{', '.join(differences[:4])}{' ...' if len(differences) > 4 else ''}). "
+      f"Config fields changed since it was written: {'; '.join(changed) or 'none'}. "
+      f"Use a new --workdir, or go back to the settings it was written with.")
+
+
+def _jsonable(value: Any) -> Any:
+  """Tuples and lists compare equal, as the config's JSON copy holds lists."""
+  if isinstance(value, (tuple, list)):
+    return [_jsonable(v) for v in value]
+  if isinstance(value, dict):
+    return {k: _jsonable(v) for k, v in value.items()}
+  return value
+
+
+def _set_aside(manager: ocp.CheckpointManager, step: int, error: Exception) -> None:
+  """Moves an unreadable checkpoint to `damaged_checkpoints/`, for inspection."""
+  source = os.path.join(manager.directory, str(step))
+  target = os.path.join(os.path.dirname(manager.directory), "damaged_checkpoints", str(step))
+  os.makedirs(os.path.dirname(target), exist_ok=True)
+  shutil.rmtree(target, ignore_errors=True)
+  shutil.move(source, target)
+  log.warning("Checkpoint %s cannot be read (%s: %s); moved it to %s and trying the one "
+              "before.", source, type(error).__name__, str(error)[:200], target)
+  manager.reload()
+
+
+def restore_or_init(manager: ocp.CheckpointManager, state: GANState,
+                    config: ml_collections.ConfigDict) -> GANState:
+  """The newest readable checkpoint restored into the structure of `state`, or `state`
+  if there is none. Raises ConfigError if the checkpoint does not fit `config`."""
+  for step in sorted(manager.all_steps(), reverse=True):
+    try:
+      _check_compatible(manager, step, state, config)
+      return manager.restore(step, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(state))).state
+    except ConfigError:
+      raise
+    except Exception as e:  # pylint: disable=broad-except  Any read failure means damage.
+      _set_aside(manager, step, e)
+  return state
+
+
+@contextlib.contextmanager
+def workdir_lock(workdir: str) -> Iterator[None]:
+  """Holds `workdir/lock` for the duration; a second trainer on the same workdir gets a
+  ConfigError. The kernel drops the lock when the process dies, even by kill -9."""
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, "lock")
+  with open(path, "a+", encoding="utf-8") as lock_file:
+    try:
+      fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      lock_file.seek(0)
+      raise ConfigError(f"Another training process (pid {lock_file.read().strip() or '?'}) is "
+                        f"using {os.path.abspath(workdir)}; wait for it to finish or choose "
+                        f"another --workdir.") from None
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(str(os.getpid()))
+    lock_file.flush()
+    try:
+      yield
+    finally:
+      fcntl.flock(lock_file, fcntl.LOCK_UN)

@@ -31,6 +31,10 @@ class GAN:
   `historical_averaging_weight` (both players); a replay buffer of
   `replay_size` past samples making up `replay_fraction` of D's fake batch;
   `g_ema_decay` (an exponential moving average of G's weights, for sampling).
+
+  `skip_nonfinite_updates`: a step whose losses or gradients are not finite leaves
+  the parameters as they were (and counts in `GANState.skipped_updates`) instead
+  of spreading NaNs.
   """
   generator: nn.Module
   discriminator: nn.Module
@@ -48,6 +52,7 @@ class GAN:
   replay_size: int = 0
   replay_fraction: float = 0.5
   g_ema_decay: float = 0.0
+  skip_nonfinite_updates: bool = False
 
   def __post_init__(self):
     if self.schedule not in SCHEDULES:
@@ -82,11 +87,13 @@ class Player:
 class GANState:
   """The whole training state: a pytree that jit, pmap and orbax take as it is.
 
-  `g_ema` and `replay` are None unless enabled in the `GAN`.
+  `g_ema` and `replay` are None unless enabled in the `GAN`; `skipped_updates`
+  counts the steps whose update was dropped as non-finite.
   """
   step: jax.Array
   g: Player
   d: Player
+  skipped_updates: jax.Array
   g_ema: Player | None = None
   replay: regularizers.ReplayBuffer | None = None
 
@@ -120,4 +127,5 @@ def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   if gan.replay_size:
     replay = regularizers.ReplayBuffer(jnp.zeros((gan.replay_size, *data_shape)),
                                        jnp.zeros((), jnp.int32))
-  return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d, g_ema=g_ema, replay=replay)
+  return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d,
+                  skipped_updates=jnp.zeros((), jnp.int32), g_ema=g_ema, replay=replay)

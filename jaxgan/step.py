@@ -253,8 +253,25 @@ def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
     replay = regularizers.replay_push(replay, _gather(fake, axis_name))
 
   metrics |= {"g/loss": g_loss, "g/grad_norm": optax.tree.norm(g_grads)}
-  new_state = GANState(step=state.step + 1, g=g, d=d, g_ema=g_ema, replay=replay)
-  return new_state, _pmean(metrics, axis_name)
+  metrics = _pmean(metrics, axis_name)
+  new_state = GANState(step=state.step + 1, g=g, d=d, skipped_updates=state.skipped_updates,
+                       g_ema=g_ema, replay=replay)
+  if gan.skip_nonfinite_updates:
+    new_state, metrics = _skip_if_nonfinite(state, new_state, metrics)
+  return new_state, metrics
+
+
+def _skip_if_nonfinite(state: GANState, new_state: GANState,
+                       metrics: Metrics) -> tuple[GANState, Metrics]:
+  """Keeps `state` (but advances the step) when any loss or gradient norm is not finite.
+
+  Metrics are already averaged over devices, so every device makes the same choice.
+  """
+  finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in jax.tree.leaves(metrics)]))
+  kept = jax.tree.map(lambda new, old: jnp.where(finite, new, old), new_state, state)
+  kept = kept.replace(step=new_state.step,
+                      skipped_updates=state.skipped_updates + (~finite).astype(jnp.int32))
+  return kept, metrics | {"skipped": (~finite).astype(jnp.float32)}
 
 
 def generate(gan: GAN, g: Player, latents: jax.Array) -> jax.Array:

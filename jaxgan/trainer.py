@@ -4,11 +4,14 @@ The only module that knows about devices: it picks jit (one device) or pmap
 (several), replicates the state, and splits each global batch across devices.
 """
 
+import contextlib
 import functools
 import logging
 import os
+import signal
+import threading
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import flax.jax_utils
 import jax
@@ -79,6 +82,7 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       replay_size=config.replay.size,
       replay_fraction=config.replay.fraction,
       g_ema_decay=config.g_ema_decay,
+      skip_nonfinite_updates=config.skip_nonfinite_updates,
   )
 
 
@@ -139,21 +143,69 @@ def _summarise(metrics: list[dict], replicated: bool) -> dict[str, float]:
   return {name: float(np.mean([m[name] for m in metrics])) for name in metrics[0]}
 
 
+def _check_finite(metrics: list[dict], first_step: int, manager) -> None:
+  """Raises FloatingPointError naming the first step and metrics that are not finite."""
+  for offset, step_metrics in enumerate(jax.device_get(metrics)):
+    bad = [name for name, value in step_metrics.items() if not np.all(np.isfinite(value))]
+    if bad:
+      raise FloatingPointError(
+          f"Non-finite {', '.join(bad)} at step {first_step + offset}; training stopped. The "
+          f"newest checkpoint in {manager.directory} (step {manager.latest_step()}) is from "
+          f"before it. Lower the learning rates, add a gradient penalty, or set "
+          f"skip_nonfinite_updates=True to drop such updates.")
+
+
+class _StopRequest:
+  """Set by SIGTERM or SIGINT: the loop saves a checkpoint and stops after the current
+  step. A second signal stops at once."""
+
+  def __init__(self):
+    self.signal_name: str | None = None
+
+  def __call__(self, signum, frame):
+    if self.signal_name is not None:
+      raise KeyboardInterrupt
+    self.signal_name = signal.Signals(signum).name
+    log.info("%s received: saving a checkpoint after this step.", self.signal_name)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[_StopRequest]:
+  stop = _StopRequest()
+  if threading.current_thread() is not threading.main_thread():
+    yield stop  # Signal handlers can only be set from the main thread.
+    return
+  previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+  try:
+    yield stop
+  finally:
+    for signum, handler in previous.items():
+      signal.signal(signum, handler)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
   """Trains the GAN of `config`, resuming from `workdir/checkpoints` if there are any.
 
   Writes `metrics.jsonl`, TensorBoard events, `samples/step_<n>.png` from a fixed
-  noise batch, and checkpoints to `workdir`. Returns the final (single-device) state.
+  noise batch, and checkpoints to `workdir`. SIGTERM or SIGINT saves a checkpoint
+  and returns early. Returns the final (single-device) state.
   """
   num_devices = num_devices_for(config)
   check_config(config, num_devices)
+  with checkpointing.workdir_lock(workdir), _stop_on_signals() as stop:
+    return _train(config, workdir, num_devices, stop)
+
+
+def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
+           stop: _StopRequest) -> GANState:
   dataset = data.get(config.dataset, seed=config.seed, image_size=config.image_size,
                      data_dir=config.data_dir or None, download=config.download)
   gan = build_gan(config, dataset.data_shape)
 
   init_rng, step_rng, sample_rng = jax.random.split(jax.random.key(config.seed), 3)
   manager = checkpointing.make_manager(workdir, max_to_keep=config.max_checkpoints_to_keep)
-  state = checkpointing.restore_or_init(manager, init_state(gan, init_rng, dataset.data_shape))
+  state = checkpointing.restore_or_init(
+      manager, init_state(gan, init_rng, dataset.data_shape), config)
   start_step = int(state.step)
   if start_step:
     log.info("Resumed from %s at step %d.", manager.directory, start_step)
@@ -174,43 +226,54 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
         (shard_batch(b, num_devices, gan.n_critic) for b in train_iter), 2, devices)
   single = flax.jax_utils.unreplicate if replicated else lambda x: x
 
-  writer = MetricWriter(workdir)
-  pending_metrics = []
+  writer = MetricWriter(workdir, start_step)
+  unchecked, unlogged = [], []  # Metrics not yet checked for NaNs / not yet logged.
   last_log_time, last_log_step = time.perf_counter(), start_step
-  for step in range(start_step + 1, config.num_train_steps + 1):
-    state, metrics = step_fn(state, next(train_iter), step_rng)
-    pending_metrics.append(metrics)
-    is_last = step == config.num_train_steps
+  try:
+    for step in range(start_step + 1, config.num_train_steps + 1):
+      state, metrics = step_fn(state, next(train_iter), step_rng)
+      unchecked.append(metrics)
+      unlogged.append(metrics)
+      is_last = step == config.num_train_steps
+      save_now = step % config.checkpoint_every_steps == 0 or is_last or stop.signal_name
+      log_now = step % config.log_every_steps == 0 or is_last
 
-    if step % config.log_every_steps == 0 or is_last:
-      summary = _summarise(pending_metrics, replicated)
-      pending_metrics = []
-      bad = [name for name, value in summary.items() if not np.isfinite(value)]
-      if bad:
-        raise FloatingPointError(f"Non-finite {', '.join(bad)} at step {step}; the last "
-                                 f"checkpoint in {manager.directory} is from before it.")
-      now = time.perf_counter()
-      summary["steps_per_s"] = (step - last_log_step) / (now - last_log_time)
-      last_log_time, last_log_step = now, step
-      writer.write(step, summary)
-      log.info("step %d/%d | %s", step, config.num_train_steps,
-                   " | ".join(f"{k} {v:.4g}" for k, v in summary.items()))
+      if (log_now or save_now) and not gan.skip_nonfinite_updates:
+        _check_finite(unchecked, step - len(unchecked) + 1, manager)
+        unchecked = []
 
-    if step % config.sample_every_steps == 0 or is_last:
-      current = single(state)
-      generators = {"": current.g}
-      if current.g_ema is not None:
-        generators["ema_"] = current.g_ema
-      for prefix, g in generators.items():
-        samples = np.asarray(sample(g, fixed_latents))
-        pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{step:07d}.png"),
-                          pictures.samples_picture(samples))
+      if log_now:
+        summary = _summarise(unlogged, replicated)
+        unlogged = []
+        now = time.perf_counter()
+        summary["steps_per_s"] = (step - last_log_step) / (now - last_log_time)
+        last_log_time, last_log_step = now, step
+        writer.write(step, summary)
+        log.info("step %d/%d | %s", step, config.num_train_steps,
+                 " | ".join(f"{k} {v:.4g}" for k, v in summary.items()))
 
-    if step % config.checkpoint_every_steps == 0 or is_last:
-      checkpointing.save(manager, single(state), config)
+      if step % config.sample_every_steps == 0 or is_last:
+        current = single(state)
+        generators = {"": current.g}
+        if current.g_ema is not None:
+          generators["ema_"] = current.g_ema
+        for prefix, g in generators.items():
+          samples = np.asarray(sample(g, fixed_latents))
+          pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{step:07d}.png"),
+                            pictures.samples_picture(samples))
 
-  manager.wait_until_finished()
-  writer.close()
-  log.info("Done: checkpoints, samples/, metrics.jsonl and TensorBoard events in %s",
-               os.path.abspath(workdir))
-  return single(state)
+      if save_now:
+        checkpointing.save(manager, single(state), config)
+      if stop.signal_name:
+        log.info("Stopped by %s at step %d with a checkpoint in %s; run the same command to "
+                 "resume.", stop.signal_name, step, manager.directory)
+        break
+  finally:  # Let pending saves finish even when training stops on an error.
+    manager.wait_until_finished()
+    writer.close()
+  state = single(state)
+  if int(state.skipped_updates):
+    log.info("%d updates were skipped as non-finite.", int(state.skipped_updates))
+  log.info("Outputs in %s: checkpoints/, samples/, metrics.jsonl, TensorBoard events.",
+           os.path.abspath(workdir))
+  return state

@@ -1,0 +1,213 @@
+"""No work is lost: kill -9, SIGTERM/SIGINT, damaged checkpoints, NaNs, bad configs, two
+trainers on one workdir. Real processes, real files."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from jaxgan import trainer
+from jaxgan.errors import ConfigError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STEPS = 300
+SMALL = ["--config.log_every_steps=10", "--config.sample_every_steps=1000",
+         "--config.checkpoint_every_steps=20", "--config.max_checkpoints_to_keep=2",
+         "--config.batch_size=8", "--config.latent_dim=8", "--config.generator.features=(16, 8)",
+         "--config.discriminator.features=(8, 16)", "--config.num_samples=4"]
+
+
+def _command(workdir, data_dir, *flags) -> list[str]:
+  return [sys.executable, os.path.join(ROOT, "train.py"), f"--workdir={workdir}",
+          f"--config.data_dir={data_dir}", f"--config.num_train_steps={STEPS}", *SMALL, *flags]
+
+
+def _train(workdir, data_dir, *flags) -> subprocess.CompletedProcess:
+  result = subprocess.run(_command(workdir, data_dir, *flags), capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
+  return result
+
+
+def _start(workdir, data_dir, *flags) -> subprocess.Popen:
+  return subprocess.Popen(_command(workdir, data_dir, *flags), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": ROOT})
+
+
+def _wait_for_checkpoint(workdir, process, at_least: int) -> None:
+  deadline = time.time() + 120
+  while time.time() < deadline:
+    steps = [int(n) for n in _listdir(os.path.join(workdir, "checkpoints")) if n.isdigit()]
+    if any(s >= at_least for s in steps):
+      return
+    assert process.poll() is None, process.communicate()
+    time.sleep(0.02)
+  raise TimeoutError("no checkpoint appeared")
+
+
+def _listdir(path):
+  return os.listdir(path) if os.path.isdir(path) else []
+
+
+def _final_state(workdir) -> dict:
+  manager = ocp.CheckpointManager(os.path.join(workdir, "checkpoints"))
+  assert manager.latest_step() == STEPS
+  return manager.restore(STEPS)["state"]
+
+
+def _assert_same(a: dict, b: dict) -> None:
+  leaves_a = jax.tree_util.tree_flatten_with_path(a)[0]
+  leaves_b = jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b)
+  for (path, x), y in zip(leaves_a, leaves_b):
+    np.testing.assert_array_equal(x, y, err_msg=jax.tree_util.keystr(path))
+
+
+@pytest.fixture(scope="module", params=[1, 4], ids=["jit", "pmap4"])
+def uninterrupted(request, data_dir, tmp_path_factory):
+  """(devices flag, final state of a run that nothing interrupted)."""
+  flag = f"--config.num_devices={request.param}"
+  workdir = tmp_path_factory.mktemp("straight")
+  result = _train(workdir, data_dir, flag)
+  assert result.returncode == 0, result.stderr
+  return flag, _final_state(workdir)
+
+
+def test_kill_9_and_resume_is_bit_exact(uninterrupted, data_dir, tmp_path):
+  flag, expected = uninterrupted
+  process = _start(tmp_path, data_dir, flag)
+  _wait_for_checkpoint(tmp_path, process, 40)
+  process.kill()  # SIGKILL: no handler runs, possibly mid-save.
+  process.wait()
+  assert process.returncode == -signal.SIGKILL
+  result = _train(tmp_path, data_dir, flag)
+  assert result.returncode == 0, result.stderr
+  assert "Resumed from" in result.stderr
+  _assert_same(_final_state(tmp_path), expected)
+  steps = [row.split(",")[0] for row in open(tmp_path / "metrics.jsonl")]
+  assert len(steps) == len(set(steps)) == STEPS // 10  # Each logged step once.
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_saves_a_checkpoint_and_resume_is_bit_exact(uninterrupted, data_dir, tmp_path,
+                                                           signum):
+  flag, expected = uninterrupted
+  process = _start(tmp_path, data_dir, flag)
+  _wait_for_checkpoint(tmp_path, process, 20)
+  process.send_signal(signum)
+  _, stderr = process.communicate(timeout=120)
+  assert process.returncode == 0, stderr
+  assert f"Stopped by {signal.Signals(signum).name} at step" in stderr
+  stopped_at = int(stderr.split(" at step ")[1].split()[0])
+  assert str(stopped_at) in os.listdir(tmp_path / "checkpoints")
+  result = _train(tmp_path, data_dir, flag)
+  assert result.returncode == 0 and "Resumed from" in result.stderr, result.stderr
+  assert f"at step {stopped_at}." in result.stderr
+  _assert_same(_final_state(tmp_path), expected)
+
+
+def test_damaged_latest_checkpoint_falls_back_to_the_one_before(uninterrupted, data_dir,
+                                                                tmp_path):
+  flag, expected = uninterrupted
+  process = _start(tmp_path, data_dir, flag)
+  _wait_for_checkpoint(tmp_path, process, 60)
+  process.kill()
+  process.wait()
+  checkpoints = tmp_path / "checkpoints"
+  steps = sorted(int(n) for n in os.listdir(checkpoints) if n.isdigit())
+  newest = steps[-1]
+  for root, _, files in os.walk(checkpoints / str(newest) / "state"):
+    for name in files:  # Damage every data and metadata file of the newest checkpoint.
+      with open(os.path.join(root, name), "wb") as f:
+        f.write(b"garbage")
+  os.makedirs(checkpoints / f"{newest + 1}.orbax-checkpoint-tmp-1")  # An unfinished save.
+  result = _train(tmp_path, data_dir, flag)
+  assert result.returncode == 0, result.stderr
+  assert f"Checkpoint {checkpoints / str(newest)} cannot be read" in result.stderr
+  assert f"at step {steps[-2]}." in result.stderr
+  assert os.path.isdir(tmp_path / "damaged_checkpoints" / str(newest))
+  _assert_same(_final_state(tmp_path), expected)
+
+
+@pytest.fixture
+def exploding_config(ring_config):
+  ring_config.g_optimizer = {"name": "sgd", "learning_rate": 1e20}
+  ring_config.d_optimizer = {"name": "sgd", "learning_rate": 1e20}
+  ring_config.num_train_steps = 12
+  ring_config.checkpoint_every_steps = 1
+  ring_config.log_every_steps = 4
+  return ring_config
+
+
+def test_nonfinite_loss_stops_with_the_step_and_saves_no_nan(exploding_config, tmp_path):
+  with pytest.raises(FloatingPointError, match=r"Non-finite .*d/loss.* at step (\d+)") as info:
+    trainer.train_and_evaluate(exploding_config, str(tmp_path))
+  bad_step = int(info.value.args[0].split(" at step ")[1].split(";")[0])
+  manager = ocp.CheckpointManager(tmp_path / "checkpoints")
+  assert manager.latest_step() == bad_step - 1
+  for step in manager.all_steps():
+    leaves = jax.tree.leaves(manager.restore(step)["state"])
+    assert all(np.all(np.isfinite(leaf)) for leaf in leaves)
+
+
+def test_skip_nonfinite_updates_keeps_going_and_counts(exploding_config, tmp_path):
+  exploding_config.skip_nonfinite_updates = True
+  state = trainer.train_and_evaluate(exploding_config, str(tmp_path))
+  assert int(state.step) == 12 and 0 < int(state.skipped_updates) < 12
+  assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(state))
+  rows = open(tmp_path / "metrics.jsonl").read()
+  assert '"skipped"' in rows
+
+
+def test_incompatible_checkpoint_is_refused_and_left_alone(digits_config, tmp_path):
+  trainer.train_and_evaluate(digits_config, str(tmp_path))
+  files = {p: p.stat().st_mtime for p in (tmp_path / "checkpoints").rglob("*")}
+  digits_config.generator.features = (32, 8)
+  digits_config.num_train_steps = 6
+  with pytest.raises(ConfigError, match=r"does not fit this config.*generator.features: "
+                                        r"\[16, 8\] -> \(32, 8\).*new --workdir"):
+    trainer.train_and_evaluate(digits_config, str(tmp_path))
+  assert {p: p.stat().st_mtime for p in (tmp_path / "checkpoints").rglob("*")} == files
+
+
+def test_harmless_changes_resume(digits_config, tmp_path):
+  trainer.train_and_evaluate(digits_config, str(tmp_path))
+  digits_config.num_train_steps = 6
+  digits_config.log_every_steps = 3
+  digits_config.sample_every_steps = 6
+  assert int(trainer.train_and_evaluate(digits_config, str(tmp_path)).step) == 6
+
+
+def test_two_trainers_on_one_workdir(data_dir, tmp_path, digits_config):
+  process = _start(tmp_path, data_dir, "--config.num_devices=1")
+  try:
+    _wait_for_checkpoint(tmp_path, process, 20)
+    with pytest.raises(ConfigError, match=f"Another training process \\(pid {process.pid}\\)"):
+      trainer.train_and_evaluate(digits_config, str(tmp_path))
+  finally:
+    process.kill()
+    process.wait()
+  # The kernel dropped the dead process's lock: training here works again.
+  digits_config.num_train_steps = STEPS + 2
+  digits_config.checkpoint_every_steps = 20
+  assert int(trainer.train_and_evaluate(digits_config, str(tmp_path)).step) > 0
+
+
+@pytest.mark.parametrize("flag,message", [
+    ("--config.not_a_field=3", "not_a_field"),
+    ("--config.dataset=ring8", "dcgan makes square images"),
+    ("--config.g_optimizer.learning_rate=-1", "learning_rate must be positive"),
+    ("--config.num_train_steps=0", "num_train_steps must be positive"),
+    ("--config.g_optimizer.name=adamm", "Unknown optimizer 'adamm'"),
+])
+def test_bad_config_is_a_clear_error_before_training(data_dir, tmp_path, flag, message):
+  result = _train(tmp_path, data_dir, flag)
+  assert result.returncode != 0 and message in result.stderr, result.stderr
+  assert "Traceback" not in result.stderr
+  assert not _listdir(tmp_path / "checkpoints")
