@@ -144,6 +144,14 @@ def _replayed(gan: GAN, state: GANState, fake: jax.Array, rng: jax.Array) -> jax
   return regularizers.replay_mix(rng, fake, state.replay, fraction=gan.replay_fraction)
 
 
+def step_latents(gan: GAN, rng: jax.Array, step: jax.Array, global_batch: int) -> jax.Array:
+  """The latents `[n_critic, global_batch, latent_dim]` that `train_step` draws at `step`;
+  the last row feeds the G update."""
+  latent_rng = jax.random.split(jax.random.fold_in(rng, step), 3)[0]
+  latents = sample_latents(gan, latent_rng, gan.n_critic * global_batch)
+  return latents.reshape(gan.n_critic, global_batch, gan.latent_dim)
+
+
 def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
                axis_name: str | None = None) -> tuple[GANState, Metrics]:
   """One training step: `gan.n_critic` D updates and one G update.
@@ -161,8 +169,7 @@ def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
     (mean D(x) and D(G(z)) before the last D update), `d/grad_norm`, `g/loss`,
     `g/grad_norm`, and one per regulariser that is on.
   """
-  step_rng = jax.random.fold_in(rng, state.step)
-  latent_rng, d_rng, g_rng = jax.random.split(step_rng, 3)
+  _, d_rng, g_rng = jax.random.split(jax.random.fold_in(rng, state.step), 3)  # [0]: latents.
   d_rng, g_rng = _device_rng(d_rng, axis_name), _device_rng(g_rng, axis_name)
   noise_std = None
   if gan.instance_noise_std:
@@ -173,8 +180,8 @@ def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
   per_device_batch = batch.shape[0] // gan.n_critic
   real = batch.reshape(gan.n_critic, per_device_batch, *batch.shape[1:])
   num_devices = 1 if axis_name is None else lax.axis_size(axis_name)
-  latents = sample_latents(gan, latent_rng, gan.n_critic * per_device_batch * num_devices)
-  latents = _device_share(latents.reshape(gan.n_critic, -1, gan.latent_dim), axis_name, axis=1)
+  latents = _device_share(step_latents(gan, rng, state.step, per_device_batch * num_devices),
+                          axis_name, axis=1)
   d_rngs = jax.random.split(d_rng, gan.n_critic)
   g, d = state.g, state.d
 

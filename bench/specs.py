@@ -1,0 +1,34 @@
+"""The models the benchmark compares, described once for both frameworks."""
+
+import ml_collections
+
+from configs import default
+
+# name -> (data shape HWC, config overrides). Adam 2e-4 (b1 0.5), non-saturating
+# loss, latent 100, alternating D-then-G updates, for both frameworks.
+MODELS = {
+    "mlp28": ((28, 28, 1), {"model": "mlp",
+                            "generator": {"hidden_dims": (256, 512, 1024)},
+                            "discriminator": {"hidden_dims": (1024, 512, 256)}}),
+    "dcgan32": ((32, 32, 1), {"model": "dcgan",
+                              "generator": {"features": (256, 128, 64)},
+                              "discriminator": {"features": (64, 128, 256), "batch_norm": True,
+                                                "use_bias": False}}),
+    "dcgan64": ((64, 64, 1), {"model": "dcgan",
+                              "generator": {"features": (512, 256, 128, 64)},
+                              "discriminator": {"features": (64, 128, 256, 512),
+                                                "batch_norm": True, "use_bias": False}}),
+}
+
+
+def config(name: str, *, batch_size: int, schedule: str = "alternating"
+           ) -> ml_collections.ConfigDict:
+  """The jaxgan config of benchmark model `name`."""
+  data_shape, overrides = MODELS[name]
+  cfg = default.get_config()
+  cfg.image_size = data_shape[0]
+  for field, value in overrides.items():
+    cfg[field] = value
+  cfg.batch_size = batch_size
+  cfg.schedule = schedule
+  return cfg

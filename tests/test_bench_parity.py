@@ -1,0 +1,74 @@
+"""jaxgan and the PyTorch twins in bench/ compute the same thing (skipped without torch)."""
+
+import functools
+
+import jax
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from bench import specs, torch_models  # noqa: E402
+from jaxgan import init_state, train_step, trainer  # noqa: E402
+from jaxgan.step import step_latents  # noqa: E402
+
+BATCH = 4
+
+
+def _models(name: str):
+  config = specs.config(name, batch_size=BATCH)
+  data_shape = specs.MODELS[name][0]
+  gan = trainer.build_gan(config, data_shape)
+  state = init_state(gan, jax.random.key(0), data_shape)
+  g, d = torch_models.build(config.model, data_shape, config.generator.to_dict(),
+                            config.discriminator.to_dict(), config.latent_dim)
+  return config, gan, state, g, d
+
+
+def _count(module) -> int:
+  return sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize("name", list(specs.MODELS))
+def test_same_parameter_counts(name):
+  _, _, state, g, d = _models(name)
+  assert _count(g) == sum(x.size for x in jax.tree.leaves(state.g.params))
+  assert _count(d) == sum(x.size for x in jax.tree.leaves(state.d.params))
+
+
+def _params(module) -> list[np.ndarray]:
+  return [p.detach().numpy().copy() for p in module.parameters()]
+
+
+@pytest.mark.parametrize("name", ["mlp28", "dcgan32"])
+def test_same_forward_and_one_step_losses_and_updates(name):
+  config, gan, state, g, d = _models(name)
+  torch_models.copy_from_jax(g, state.g.params, state.g.batch_stats)
+  torch_models.copy_from_jax(d, state.d.params, state.d.batch_stats)
+  data_shape = specs.MODELS[name][0]
+  real = np.asarray(jax.random.uniform(jax.random.key(5), (BATCH, *data_shape), minval=-1))
+  rng = jax.random.key(7)
+  latents = np.asarray(step_latents(gan, rng, state.step, BATCH)[-1])
+
+  # Forward passes in training mode (BatchNorm on batch statistics).
+  variables = {"params": state.g.params, "batch_stats": state.g.batch_stats}
+  fake, _ = gan.generator.apply(variables, latents, train=True, mutable=["batch_stats"])
+  torch_fake = g(torch.from_numpy(latents)).detach()
+  np.testing.assert_allclose(torch_models.to_torch_layout(config.model, fake).numpy(),
+                             torch_fake.numpy(), atol=1e-5)
+
+  # One full step: same losses and same updated parameters.
+  new_state, metrics = jax.jit(functools.partial(train_step, gan))(state, real, rng)
+  d_loss, g_loss = torch_models.TrainStep(g, d)(torch_models.to_torch_layout(config.model, real),
+                                                torch.from_numpy(latents))
+  np.testing.assert_allclose(metrics["d/loss"], d_loss.item(), rtol=1e-5)
+  np.testing.assert_allclose(metrics["g/loss"], g_loss.item(), rtol=1e-5)
+  _, _, _, g_twin, d_twin = _models(name)
+  for module, twin, params in ((g, g_twin, new_state.g.params), (d, d_twin, new_state.d.params)):
+    torch_models.copy_from_jax(twin, params)
+    for updated_by_torch, updated_by_jax in zip(_params(module), _params(twin)):
+      # Adam's first step moves a weight by lr * g / (|g| + eps), i.e. by +-lr (2e-4) unless
+      # g is near eps (1e-8): there float rounding of g can change the step, up to its sign.
+      # So: nearly all weights equal to 1e-6, none further apart than two steps.
+      difference = np.abs(updated_by_torch - updated_by_jax)
+      assert np.mean(difference < 1e-6) > 0.99 and difference.max() <= 4e-4 + 1e-7
