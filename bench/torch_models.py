@@ -173,7 +173,7 @@ def copy_from_jax(module: nn.Module, params: dict, batch_stats: dict | None = No
         # Dense output [h, w, c] (NHWC) feeds a view as [c, h, w] (NCHW).
         b, f = module.base, module.features0
         kernel = kernel.reshape(-1, b, b, f).transpose(0, 3, 1, 2).reshape(kernel.shape[0], -1)
-      m.weight.copy_(torch.from_numpy(np.ascontiguousarray(_jax_to_torch_weight(kernel, m))))
+      m.weight.copy_(torch.from_numpy(np.array(_jax_to_torch_weight(kernel, m))))
       if m.bias is not None:
         m.bias.copy_(torch.from_numpy(np.array(p["bias"])))
     for m, p, s in zip(bns, norms, stats or [None] * len(bns)):

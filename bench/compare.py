@@ -1,0 +1,241 @@
+"""jaxgan against PyTorch on the same GANs: training steps/s, compile time, memory, FLOPs.
+
+  python bench/compare.py                        # full table (~25 min on 2 CPU cores)
+  python bench/compare.py --quick --json out.json  # batch 64, jaxgan and torch eager (<5 min)
+
+Each (model, framework, batch) runs in its own process, so peak memory and thread
+pools are its own. A step is the same math in both frameworks (tests/test_bench_parity.py):
+D on real and fake, then G against the updated D, Adam 2e-4 (b1 0.5), non-saturating
+loss, latents drawn inside the step. Timing: the first step (compile) apart, `warmup`
+steps, then `repeats` timed runs of `steps` steps each; the table shows the median
+and the spread (min-max) of steps/s. FLOPs per step come from XLA's cost analysis of
+the jaxgan step and are used for both frameworks (same math).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+JAX_FRAMEWORKS = ("jaxgan", "jaxgan-simultaneous", "jaxgan-pmap")
+TORCH_FRAMEWORKS = ("torch", "torch-channels_last", "torch.compile")
+# Steps per timed run and timed runs, by model: keep each measurement to tens of seconds.
+TIMING = {"mlp28": (50, 5), "dcgan32": (5, 5), "dcgan64": (2, 3)}
+
+
+def _jax_worker(model: str, framework: str, batch: int, steps: int, repeats: int) -> dict:
+  import flax.jax_utils
+  import jax
+
+  from bench import specs
+  from jaxgan import init_state, trainer
+
+  schedule = "simultaneous" if framework == "jaxgan-simultaneous" else "alternating"
+  config = specs.config(model, batch_size=batch, schedule=schedule)
+  data_shape = specs.MODELS[model][0]
+  gan = trainer.build_gan(config, data_shape)
+  state = init_state(gan, jax.random.key(0), data_shape)
+  real = jax.random.uniform(jax.random.key(1), (batch, *data_shape), minval=-1.0)
+  rng = jax.random.key(2)
+  devices = jax.local_device_count() if framework == "jaxgan-pmap" else 1
+  step = trainer.compile_step(gan, devices)
+  flops = None
+  if devices == 1:  # Lowering is cached, so this does not compile twice.
+    flops = step.lower(state, real, rng).compile().cost_analysis().get("flops")
+    jax.clear_caches()  # ... but the first step below should pay for its compilation.
+  else:
+    state, rng = flax.jax_utils.replicate(state), flax.jax_utils.replicate(rng)
+    real = real.reshape(devices, batch // devices, *data_shape)
+
+  def run(n: int) -> float:
+    nonlocal state
+    start = time.perf_counter()
+    for _ in range(n):
+      state, _ = step(state, real, rng)
+    jax.block_until_ready(state)
+    return time.perf_counter() - start
+
+  compile_s = run(1)
+  run(max(1, steps // 2))  # Warm-up.
+  rates = [steps / run(steps) for _ in range(repeats)]
+  memory = jax.local_devices()[0].memory_stats() or {}
+  return {"rates": rates, "compile_s": compile_s, "flops_per_step": flops,
+          "device": str(jax.devices()[0].device_kind), "devices": devices,
+          "peak_device_bytes": memory.get("peak_bytes_in_use")}
+
+
+def _torch_worker(model: str, framework: str, batch: int, steps: int, repeats: int) -> dict:
+  import numpy as np
+  import torch
+
+  from bench import specs, torch_models
+
+  config = specs.config(model, batch_size=batch)
+  data_shape = specs.MODELS[model][0]
+  torch.manual_seed(0)
+  device = "cuda" if torch.cuda.is_available() else "cpu"
+  g, d = torch_models.build(config.model, data_shape, config.generator.to_dict(),
+                            config.discriminator.to_dict(), config.latent_dim)
+  real = torch_models.to_torch_layout(
+      config.model, np.random.default_rng(1).uniform(-1, 1, (batch, *data_shape)).astype("f4"))
+  g, d, real = g.to(device), d.to(device), real.to(device)
+  if framework == "torch-channels_last" and config.model != "mlp":
+    g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
+    real = real.contiguous(memory_format=torch.channels_last)
+  train_step = torch_models.TrainStep(g, d)
+  if framework == "torch.compile":
+    train_step.generator, train_step.discriminator = torch.compile(g), torch.compile(d)
+
+  def run(n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+      train_step(real, torch.randn(batch, config.latent_dim, device=device))
+    if device == "cuda":
+      torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+  compile_s = run(1)
+  run(max(1, steps // 2))
+  rates = [steps / run(steps) for _ in range(repeats)]
+  return {"rates": rates, "compile_s": compile_s, "flops_per_step": None,
+          "device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "devices": 1,
+          "peak_device_bytes": torch.cuda.max_memory_allocated() if device == "cuda" else None}
+
+
+def _peak_flops() -> float:
+  """Measured float32 matmul rate (2048x2048), the practical peak of this machine."""
+  import jax
+  a = jax.random.normal(jax.random.key(0), (2048, 2048))
+  matmul = jax.jit(lambda x: x @ x)
+  matmul(a).block_until_ready()
+  start = time.perf_counter()
+  for _ in range(10):
+    out = matmul(a)
+  out.block_until_ready()
+  return 10 * 2 * 2048 ** 3 / (time.perf_counter() - start)
+
+
+def worker(args) -> None:
+  if args.framework == "peak":
+    print(json.dumps({"peak_flops": _peak_flops()}))
+    return
+  run = _torch_worker if args.framework in TORCH_FRAMEWORKS else _jax_worker
+  row = run(args.model, args.framework, args.batch_size, args.steps, args.repeats)
+  row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+  print(json.dumps(row))
+
+
+def _measure(framework: str, model: str = "", batch: int = 0, steps: int = 0,
+             repeats: int = 0) -> dict:
+  command = [sys.executable, os.path.abspath(__file__), "--worker", "--framework", framework,
+             "--model", model, "--batch_size", str(batch), "--steps", str(steps),
+             "--repeats", str(repeats)]
+  result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+  if result.returncode:
+    raise RuntimeError(f"{framework} {model} {batch} failed:\n{result.stderr[-3000:]}")
+  return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _machine() -> dict:
+  import importlib.metadata as metadata
+  cpu = platform.processor()
+  if os.path.exists("/proc/cpuinfo"):
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), cpu)
+  versions = {}
+  for package in ("jax", "jaxlib", "flax", "optax", "torch"):
+    try:
+      versions[package] = metadata.version(package)
+    except metadata.PackageNotFoundError:
+      versions[package] = None
+  return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), **versions}
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--quick", action="store_true", help="batch 64; jaxgan and torch eager")
+  parser.add_argument("--json", help="write the rows here as a JSON list")
+  parser.add_argument("--models", nargs="+", default=list(TIMING), choices=list(TIMING))
+  parser.add_argument("--batch_sizes", nargs="+", type=int)
+  parser.add_argument("--frameworks", nargs="+", choices=JAX_FRAMEWORKS + TORCH_FRAMEWORKS)
+  parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+  parser.add_argument("--framework", help=argparse.SUPPRESS)
+  parser.add_argument("--model", help=argparse.SUPPRESS)
+  parser.add_argument("--batch_size", type=int, help=argparse.SUPPRESS)
+  parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
+  parser.add_argument("--repeats", type=int, help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  if args.worker:
+    worker(args)
+    return
+
+  batch_sizes = args.batch_sizes or ([64] if args.quick else [64, 256])
+  frameworks = args.frameworks or (["jaxgan", "torch"] if args.quick else [
+      "jaxgan", "jaxgan-simultaneous", "jaxgan-pmap", "torch", "torch-channels_last",
+      "torch.compile"])
+  try:
+    import torch  # noqa: F401
+  except ImportError:
+    print("torch is not installed (pip install '.[bench]'): measuring jaxgan only.")
+    frameworks = [f for f in frameworks if f not in TORCH_FRAMEWORKS]
+  import jax
+  if jax.local_device_count() == 1 and "jaxgan-pmap" in frameworks:
+    frameworks.remove("jaxgan-pmap")  # pmap over one device is the jit row.
+
+  machine = _machine()
+  peak = _measure("peak")["peak_flops"]
+  print(f"{machine['cpu']}, {machine['cores']} cores; jax {machine['jax']}, torch "
+        f"{machine['torch']}; matmul peak {peak / 1e9:.0f} GFLOP/s\n")
+  print("| model | batch | framework | steps/s (median) | spread | images/s | first step s "
+        "| peak RSS MiB | GFLOP/step | GFLOP/s | % of peak | vs torch |")
+  print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+  rows = []
+  for model in args.models:
+    steps, repeats = TIMING[model]
+    if args.quick:
+      repeats = min(repeats, 3)
+    for batch in batch_sizes:
+      like_for_like_flops, torch_rate, measured = None, None, []
+      for framework in frameworks:
+        result = _measure(framework, model, batch, steps, repeats)
+        rate = statistics.median(result["rates"])
+        if framework == "jaxgan":
+          like_for_like_flops = result["flops_per_step"]
+        if framework == "torch":
+          torch_rate = rate
+        measured.append((framework, rate, result))
+      for framework, rate, result in measured:
+        # The PyTorch rows do the math of the (alternating) jaxgan row.
+        flops = result["flops_per_step"] or like_for_like_flops
+        row = {"model": model, "framework": framework, "batch_size": batch,
+               "steps_per_s": rate, "images_per_s": rate * batch,
+               "steps_per_s_min": min(result["rates"]), "steps_per_s_max": max(result["rates"]),
+               "first_step_s": result["compile_s"], "peak_rss_mib": result["peak_rss_mib"],
+               "peak_device_bytes": result["peak_device_bytes"], "device": result["device"],
+               "devices": result["devices"], "flops_per_step": flops,
+               "achieved_flops": flops * rate if flops else None,
+               "fraction_of_peak": flops * rate / peak if flops else None,
+               "vs_torch": rate / torch_rate if torch_rate else None, "machine": machine}
+        rows.append(row)
+        print(f"| {model} | {batch} | {framework} | {rate:.2f} | "
+              f"{row['steps_per_s_min']:.2f}-{row['steps_per_s_max']:.2f} | "
+              f"{row['images_per_s']:.0f} | {row['first_step_s']:.1f} | "
+              f"{row['peak_rss_mib']:.0f} | {(flops or 0) / 1e9:.2f} | "
+              f"{(row['achieved_flops'] or 0) / 1e9:.1f} | "
+              f"{100 * (row['fraction_of_peak'] or 0):.0f}% | "
+              f"{'%.2fx' % row['vs_torch'] if row['vs_torch'] else '-'} |", flush=True)
+  if args.json:
+    with open(args.json, "w", encoding="utf-8") as f:
+      json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()
