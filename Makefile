@@ -9,14 +9,20 @@ $(BIN)/activate: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(BIN)/activate
 
-.PHONY: setup train test clean
+.PHONY: setup bench-setup train test bench clean
 setup: $(BIN)/activate
+
+bench-setup: setup
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 
 train: setup
 	$(BIN)/python train.py $(ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(ARGS)
+
+bench: bench-setup
+	$(BIN)/python bench/compare.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs

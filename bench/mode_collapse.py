@@ -47,6 +47,7 @@ def _config(dataset: str, overrides: dict, steps: int, seed: int):
   config.dataset, config.seed, config.num_train_steps = dataset, seed, steps
   config.log_every_steps = config.sample_every_steps = config.checkpoint_every_steps = steps
   config.num_devices = 1
+  config.eval_every_steps = 0  # Measured below instead.
   for field, value in overrides.items():
     parent, _, name = field.rpartition(".")
     (config[parent] if parent else config)[name] = value

@@ -60,4 +60,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.num_samples = 64
   config.checkpoint_every_steps = 500
   config.max_checkpoints_to_keep = 3
+
+  # Evaluation (jaxgan.evaluation): FID/KID/precision-recall in the features of a
+  # classifier trained once on the real digits, or mode metrics for 2-D mixtures.
+  # The best checkpoint by FID (or modes) is kept in WORKDIR/best/checkpoints.
+  config.eval_every_steps = 1000  # 0: never.
+  config.eval_num_samples = 2000
+  config.eval_cache_dir = ""  # Trained classifiers; "" is $JAXGAN_CACHE or ~/.cache/jaxgan.
   return config

@@ -22,4 +22,5 @@ def get_config():
   config.num_train_steps = 5000
   config.sample_every_steps = 1000
   config.num_samples = 2500
+  config.eval_num_samples = 2500  # The PacGAN protocol: modes covered by 2,500 samples.
   return config

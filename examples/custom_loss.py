@@ -33,6 +33,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--steps", type=int, default=3000)
   parser.add_argument("--workdir", default="runs/custom_loss")
+  parser.add_argument("--eval_every_steps", type=int, default=1000, help="0: no evaluation")
   args = parser.parse_args()
   jaxgan.trainer.log_to_console()
 
@@ -44,6 +45,7 @@ def main():
   config.num_train_steps = args.steps
   config.sample_every_steps = config.checkpoint_every_steps = max(args.steps // 3, 1)
   config.log_every_steps = max(args.steps // 10, 1)
+  config.eval_every_steps = args.eval_every_steps
   jaxgan.train_and_evaluate(config, args.workdir)
   print(f"Samples in {os.path.join(args.workdir, 'samples')}")
 

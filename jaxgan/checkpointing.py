@@ -25,15 +25,19 @@ from jaxgan.state import GANState
 log = logging.getLogger(__name__)
 
 
-def make_manager(workdir: str, *, max_to_keep: int) -> ocp.CheckpointManager:
-  """A manager of `workdir/checkpoints`, keeping the newest `max_to_keep`."""
+def make_manager(workdir: str, *, max_to_keep: int, best_metric: str | None = None,
+                 best_mode: str = "min") -> ocp.CheckpointManager:
+  """A manager of `workdir/checkpoints`, keeping the newest `max_to_keep`, or with
+  `best_metric` the `max_to_keep` best by that metric (`best_mode` "min" or "max")."""
+  best_fn = (lambda metrics: metrics[best_metric]) if best_metric else None
   return ocp.CheckpointManager(
       os.path.abspath(os.path.join(workdir, "checkpoints")),
-      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+                                           best_fn=best_fn, best_mode=best_mode))
 
 
 def save(manager: ocp.CheckpointManager, state: GANState,
-         config: ml_collections.ConfigDict) -> None:
+         config: ml_collections.ConfigDict, metrics: dict[str, float] | None = None) -> None:
   """Saves `state` (single-device) and `config` at `state.step`, in the background.
 
   Raises FloatingPointError rather than save a non-finite parameter.
@@ -46,7 +50,8 @@ def save(manager: ocp.CheckpointManager, state: GANState,
     raise FloatingPointError(f"Not saving step {int(host_state.step)}: non-finite values in "
                              f"{', '.join(bad[:5])}.")
   manager.save(int(host_state.step), args=ocp.args.Composite(
-      state=ocp.args.StandardSave(host_state), config=ocp.args.JsonSave(config.to_dict())))
+      state=ocp.args.StandardSave(host_state), config=ocp.args.JsonSave(config.to_dict())),
+      metrics=metrics)
 
 
 def _leaves(tree: Any) -> dict[str, Any]:
@@ -118,10 +123,12 @@ def _set_aside(manager: ocp.CheckpointManager, step: int, error: Exception) -> N
 
 
 def restore_or_init(manager: ocp.CheckpointManager, state: GANState,
-                    config: ml_collections.ConfigDict) -> GANState:
-  """The newest readable checkpoint restored into the structure of `state`, or `state`
-  if there is none. Raises ConfigError if the checkpoint does not fit `config`."""
-  for step in sorted(manager.all_steps(), reverse=True):
+                    config: ml_collections.ConfigDict, step: int | None = None) -> GANState:
+  """The newest readable checkpoint (or the one at `step`) restored into the structure
+  of `state`, or `state` if there is none. Raises ConfigError if the checkpoint does
+  not fit `config`."""
+  steps = sorted(manager.all_steps(), reverse=True) if step is None else [step]
+  for step in steps:
     try:
       _check_compatible(manager, step, state, config)
       return manager.restore(step, args=ocp.args.Composite(

@@ -85,8 +85,10 @@ def resize_images(images: np.ndarray, size: int, chunk: int = 4096) -> np.ndarra
   return np.clip(np.round(np.concatenate(out)), 0, 255).astype(np.uint8)
 
 
-def load_images(name: str, *, split: str, data_dir: str | None, download: bool) -> np.ndarray:
-  """The `image` feature of a tfds split as uint8 `[n, h, w, c]`, preparing it if allowed."""
+def load_images(name: str, *, split: str, data_dir: str | None, download: bool,
+                with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+  """The `image` feature of a tfds split as uint8 `[n, h, w, c]` (and the `label`
+  feature `[n]` if `with_labels`), preparing the dataset if allowed."""
   try:
     builder = tfds.builder(name, data_dir=data_dir, file_format="array_record")
   except tfds.core.registered.DatasetNotFoundError:
@@ -103,9 +105,13 @@ def load_images(name: str, *, split: str, data_dir: str | None, download: bool) 
   if split not in builder.info.splits:
     raise ConfigError(f"Dataset {name!r} has no split {split!r}; it has "
                      f"{', '.join(builder.info.splits)}.")
-  source = builder.as_data_source(split=split)
-  images = np.stack([example["image"] for example in source.__getitems__(range(len(source)))])
-  return images if images.ndim == 4 else images[..., None]
+  examples = builder.as_data_source(split=split)
+  examples = examples.__getitems__(range(len(examples)))
+  images = np.stack([example["image"] for example in examples])
+  images = images if images.ndim == 4 else images[..., None]
+  if with_labels:
+    return images, np.array([example["label"] for example in examples])
+  return images
 
 
 def get(name: str, *, seed: int, image_size: int, split: str = "train",

@@ -1,16 +1,17 @@
-"""Pictures of samples: image grids and 2-D point densities, saved as PNG."""
+"""Pictures: sample grids, 2-D point densities and scatters, and plots of the metrics."""
 
+import json
 import math
 
 import numpy as np
 from PIL import Image
 
 
-def image_grid(images: np.ndarray) -> np.ndarray:
-  """Images `[n, h, w, c]` in [-1, 1] tiled into a near-square uint8 grid `[H, W, c]`
-  with a 1-pixel border."""
+def image_grid(images: np.ndarray, cols: int | None = None) -> np.ndarray:
+  """Images `[n, h, w, c]` in [-1, 1] tiled into a uint8 grid `[H, W, c]` with a 1-pixel
+  border, `cols` wide (near-square by default)."""
   n, h, w, c = images.shape
-  cols = math.ceil(math.sqrt(n))
+  cols = cols or math.ceil(math.sqrt(n))
   rows = math.ceil(n / cols)
   grid = np.zeros((rows * (h + 1) + 1, cols * (w + 1) + 1, c), np.uint8)
   pixels = np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
@@ -40,3 +41,47 @@ def samples_picture(samples: np.ndarray) -> np.ndarray:
   if samples.ndim == 4:
     return image_grid(samples)
   return point_density(samples, extent=1.25 * float(np.max(np.abs(samples))) + 1e-3)
+
+
+def _figure():
+  import matplotlib  # pylint: disable=g-import-not-at-top  Only the plots need it.
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
+
+
+def plot_metrics(jsonl_path: str, png_path: str) -> None:
+  """Plots every metric of a `metrics.jsonl` against the step, one panel per group
+  (`d/`, `g/`, `eval/`, ...)."""
+  rows = [json.loads(line) for line in open(jsonl_path, encoding="utf-8") if line.strip()]
+  names = sorted({k for row in rows for k in row if k != "step"})
+  groups: dict[str, list[str]] = {}
+  for name in names:
+    groups.setdefault(name.split("/")[0] if "/" in name else "other", []).append(name)
+  plt = _figure()
+  fig, axes = plt.subplots(len(groups), 1, figsize=(8, 2.6 * len(groups)), squeeze=False)
+  for ax, (group, members) in zip(axes[:, 0], groups.items()):
+    for name in members:
+      points = [(row["step"], row[name]) for row in rows if name in row]
+      ax.plot(*zip(*points), label=name, marker="." if len(points) < 30 else None)
+    ax.set_title(group)
+    ax.legend(fontsize=7, loc="best")
+  axes[-1, 0].set_xlabel("step")
+  fig.tight_layout()
+  fig.savefig(png_path, dpi=100)
+  plt.close(fig)
+
+
+def scatter_points(png_path: str, samples: np.ndarray, real: np.ndarray,
+                   centers: np.ndarray) -> None:
+  """Real and generated 2-D points with the mixture's mode centres."""
+  plt = _figure()
+  fig, ax = plt.subplots(figsize=(5, 5))
+  ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real")
+  ax.scatter(samples[:, 0], samples[:, 1], s=2, alpha=0.3, label="generated")
+  ax.scatter(centers[:, 0], centers[:, 1], marker="x", color="black", label="modes")
+  ax.set_aspect("equal")
+  ax.legend(loc="upper right", fontsize=7)
+  fig.tight_layout()
+  fig.savefig(png_path, dpi=100)
+  plt.close(fig)

@@ -19,7 +19,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxgan import checkpointing, data, losses, models, pictures, regularizers
+from jaxgan import checkpointing, data, evaluation, losses, models, pictures, regularizers
 from jaxgan.errors import ConfigError
 from jaxgan.metric_writer import MetricWriter
 from jaxgan.state import GAN, GANState, init_state, sample_latents
@@ -210,6 +210,16 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
   if start_step:
     log.info("Resumed from %s at step %d.", manager.directory, start_step)
 
+  evaluator = None
+  if config.eval_every_steps:
+    evaluator = evaluation.Evaluator(
+        config, cache_dir=config.eval_cache_dir or evaluation.default_cache_dir())
+    metric_name, mode = evaluator.main_metric
+    best_manager = checkpointing.make_manager(
+        os.path.join(workdir, "best"), max_to_keep=1, best_metric=metric_name, best_mode=mode)
+    log.info("Evaluating every %d steps on %s.", config.eval_every_steps,
+             evaluator.describe(config.eval_num_samples))
+  eval_rng = jax.random.fold_in(sample_rng, 1)
   fixed_latents = sample_latents(gan, sample_rng, config.num_samples)
   sample = jax.jit(functools.partial(generate, gan))
   samples_dir = os.path.join(workdir, "samples")
@@ -262,6 +272,15 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
           pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{step:07d}.png"),
                             pictures.samples_picture(samples))
 
+      if evaluator and (step % config.eval_every_steps == 0 or is_last):
+        current = single(state)
+        results, _ = evaluator(gan, current.g if current.g_ema is None else current.g_ema,
+                               eval_rng, config.eval_num_samples)
+        writer.write(step, results)
+        log.info("eval at step %d | %s", step, " | ".join(f"{k} {v:.4g}"
+                                                          for k, v in results.items()))
+        checkpointing.save(best_manager, current, config, metrics=results)
+
       if save_now:
         checkpointing.save(manager, single(state), config)
       if stop.signal_name:
@@ -270,7 +289,11 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
         break
   finally:  # Let pending saves finish even when training stops on an error.
     manager.wait_until_finished()
+    if evaluator:
+      best_manager.wait_until_finished()
     writer.close()
+  pictures.plot_metrics(os.path.join(workdir, "metrics.jsonl"),
+                        os.path.join(workdir, "metrics.png"))
   state = single(state)
   if int(state.skipped_updates):
     log.info("%d updates were skipped as non-finite.", int(state.skipped_updates))

@@ -24,6 +24,7 @@ def _tiny_run(config, *, num_samples: int):
   config.log_every_steps = config.sample_every_steps = config.checkpoint_every_steps = 2
   config.num_samples = num_samples
   config.num_devices = 1
+  config.eval_every_steps = 0
   return config
 
 

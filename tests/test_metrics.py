@@ -37,3 +37,62 @@ def test_min_count_decides_coverage():
   samples = np.repeat(centers[:3], [5, 20, 40], axis=0)
   assert metrics.mode_coverage(samples, centers, std)["modes"] == 2
   assert metrics.mode_coverage(samples, centers, std, min_count=1)["modes"] == 3
+
+
+def _gaussian_features(seed, n=2000, d=8, shift=0.0, scale=1.0):
+  return np.random.default_rng(seed).normal(shift, scale, (n, d))
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero():
+  feats = _gaussian_features(0)
+  assert abs(metrics.frechet_distance(feats, feats)) < 1e-8
+
+
+def test_frechet_distance_of_a_shifted_copy_is_the_squared_shift():
+  feats = _gaussian_features(0)
+  shift = np.arange(8) * 0.5
+  assert metrics.frechet_distance(feats, feats + shift) == pytest.approx(np.sum(shift ** 2))
+
+
+def test_frechet_distance_against_scipy():
+  scipy_linalg = pytest.importorskip("scipy.linalg")
+  a = _gaussian_features(0) @ np.random.default_rng(1).normal(size=(8, 8))
+  b = _gaussian_features(2, scale=2.0) + 1.0
+  mu_a, mu_b = a.mean(0), b.mean(0)
+  cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+  expected = (np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b)
+              - 2 * np.trace(scipy_linalg.sqrtm(cov_a @ cov_b).real))
+  assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
+
+
+def test_kernel_distance_is_unbiased_and_grows_with_a_shift():
+  a, b = _gaussian_features(0), _gaussian_features(1)
+  mean, std = metrics.kernel_distance(a, b, num_subsets=50, subset_size=500)
+  assert abs(mean) < 3 * std + 1e-3  # Same distribution: no bias.
+  shifted_mean, _ = metrics.kernel_distance(a, b + 1.0, num_subsets=50, subset_size=500)
+  assert shifted_mean > 10 * max(abs(mean), std)
+
+
+def test_precision_recall_on_toy_sets():
+  real = _gaussian_features(0, n=1000, d=2)
+  same = metrics.precision_recall(real, _gaussian_features(1, n=1000, d=2))
+  assert min(same["precision"], same["recall"], same["coverage"]) > 0.85
+  assert 0.7 < same["density"] < 1.3
+  far = metrics.precision_recall(real, _gaussian_features(1, n=1000, d=2, shift=50.0))
+  assert far == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+  # A generator that covers only the centre: precise, with poor recall.
+  centre = _gaussian_features(2, n=1000, d=2, scale=0.1)
+  collapsed = metrics.precision_recall(real, centre)
+  assert collapsed["precision"] > 0.95 and collapsed["recall"] < 0.2
+  assert collapsed["coverage"] < 0.2
+
+
+def test_classifier_score_and_class_coverage():
+  confident = np.eye(10)[np.arange(1000) % 10]
+  assert metrics.classifier_score(confident) == pytest.approx(10.0, rel=1e-6)
+  one_class = np.eye(10)[np.zeros(1000, int)]
+  assert metrics.classifier_score(one_class) == pytest.approx(1.0, rel=1e-6)
+  assert metrics.class_coverage(confident) == {"classes_covered": 1.0,
+                                               "class_kl": pytest.approx(0.0, abs=1e-12)}
+  assert metrics.class_coverage(one_class) == {"classes_covered": 0.1,
+                                               "class_kl": pytest.approx(np.log(10))}

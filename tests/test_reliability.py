@@ -20,7 +20,8 @@ STEPS = 300
 SMALL = ["--config.log_every_steps=10", "--config.sample_every_steps=1000",
          "--config.checkpoint_every_steps=20", "--config.max_checkpoints_to_keep=2",
          "--config.batch_size=8", "--config.latent_dim=8", "--config.generator.features=(16, 8)",
-         "--config.discriminator.features=(8, 16)", "--config.num_samples=4"]
+         "--config.discriminator.features=(8, 16)", "--config.num_samples=4",
+         "--config.eval_every_steps=0"]
 
 
 def _command(workdir, data_dir, *flags) -> list[str]:

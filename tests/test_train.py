@@ -14,7 +14,7 @@ TINY = ["--config.num_train_steps=4", "--config.log_every_steps=2",
         "--config.sample_every_steps=2", "--config.checkpoint_every_steps=2",
         "--config.batch_size=8", "--config.latent_dim=8", "--config.generator.features=(16, 8)",
         "--config.discriminator.features=(8, 16)", "--config.num_devices=1",
-        "--config.num_samples=4"]
+        "--config.num_samples=4", "--config.eval_every_steps=0"]
 
 
 def _train(cwd, *flags, data_dir) -> subprocess.CompletedProcess:

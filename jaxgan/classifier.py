@@ -1,0 +1,116 @@
+"""A small classifier trained on real data, whose features measure generated samples.
+
+Inception weights cannot be downloaded everywhere; for digit-like data jaxgan trains
+its own LeNet-style CNN on the real training split (as TF-GAN does for MNIST) and
+uses its penultimate layer for Fréchet/kernel distances and precision/recall, and
+its softmax for the classifier score. It is trained once per (dataset, image size,
+seed), saved with orbax under `cache_dir`, and reloaded after.
+"""
+
+import logging
+import os
+from typing import NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+
+from jaxgan import data
+
+log = logging.getLogger(__name__)
+
+
+class LeNet(nn.Module):
+  """Two 3x3 conv + max-pool blocks, a 128-wide feature layer, and class logits."""
+  num_classes: int = 10
+
+  @nn.compact
+  def __call__(self, images: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`images [n, h, w, c]` in [-1, 1] -> `(features [n, 128], logits [n, classes])`."""
+    x = images
+    for width in (32, 64):
+      x = nn.relu(nn.Conv(width, (3, 3))(x))
+      x = nn.max_pool(x, (2, 2), (2, 2))
+    features = nn.relu(nn.Dense(128)(x.reshape(x.shape[0], -1)))
+    return features, nn.Dense(self.num_classes)(features)
+
+
+class Classifier(NamedTuple):
+  """A trained classifier: `embed(images) -> (features, probs)` in batches, and its test
+  accuracy."""
+  params: dict
+  test_accuracy: float
+
+  def embed(self, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Features `[n, 128]` and class probabilities `[n, 10]` of images `[n, h, w, c]`."""
+    features, probs = [], []
+    for i in range(0, len(images), batch_size):
+      f, p = _embed(self.params, jnp.asarray(images[i:i + batch_size]))
+      features.append(np.asarray(f))
+      probs.append(np.asarray(p))
+    return np.concatenate(features), np.concatenate(probs)
+
+
+@jax.jit
+def _embed(params, images):
+  features, logits = LeNet().apply({"params": params}, images)
+  return features, jax.nn.softmax(logits)
+
+
+def _labelled_split(name: str, split: str, image_size: int, data_dir: str | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+  images, labels = data.load_images(name, split=split, data_dir=data_dir, download=False,
+                                    with_labels=True)
+  images = data.resize_images(images, image_size).astype(np.float32) / 127.5 - 1.0
+  return images, labels
+
+
+def train(name: str, image_size: int, *, data_dir: str | None = None, seed: int = 0,
+          epochs: int = 30, batch_size: int = 64) -> Classifier:
+  """Trains LeNet on the `train` split of tfds dataset `name` (with labels), measuring
+  accuracy on `test`."""
+  images, labels = _labelled_split(name, "train", image_size, data_dir)
+  test_images, test_labels = _labelled_split(name, "test", image_size, data_dir)
+  model, optimizer = LeNet(), optax.adam(1e-3)
+  params = model.init(jax.random.key(seed), images[:1])["params"]
+  opt_state = optimizer.init(params)
+
+  @jax.jit
+  def step(params, opt_state, x, y):
+    def loss_fn(p):
+      logits = model.apply({"params": p}, x)[1]
+      return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    grads = jax.grad(loss_fn)(params)
+    updates, opt_state = optimizer.update(grads, opt_state)
+    return optax.apply_updates(params, updates), opt_state
+
+  rng = np.random.default_rng(seed)
+  for _ in range(epochs):
+    order = rng.permutation(len(images))
+    for i in range(0, len(order) - batch_size + 1, batch_size):
+      batch = order[i:i + batch_size]
+      params, opt_state = step(params, opt_state, images[batch], labels[batch])
+  _, probs = Classifier(params, 0.0).embed(test_images)
+  accuracy = float(np.mean(np.argmax(probs, axis=1) == test_labels))
+  return Classifier(params, accuracy)
+
+
+def load_or_train(name: str, image_size: int, *, cache_dir: str, data_dir: str | None = None,
+                  seed: int = 0) -> Classifier:
+  """The classifier for `name` at `image_size`, trained and saved on first use."""
+  path = os.path.abspath(os.path.join(cache_dir, f"{name}_{image_size}px_seed{seed}"))
+  checkpointer = ocp.StandardCheckpointer()
+  if os.path.isdir(path):
+    restored = checkpointer.restore(path)
+    return Classifier(restored["params"], float(restored["test_accuracy"]))
+  log.info("Training the %s feature classifier at %dpx (once; saved to %s).", name, image_size,
+           path)
+  classifier = train(name, image_size, data_dir=data_dir, seed=seed)
+  checkpointer.save(path, {"params": classifier.params,
+                           "test_accuracy": np.float32(classifier.test_accuracy)})
+  checkpointer.wait_until_finished()
+  log.info("Feature classifier test accuracy: %.3f", classifier.test_accuracy)
+  return classifier

@@ -1,0 +1,91 @@
+"""Evaluates a finished (or running) workdir: `python -m jaxgan.evaluate --workdir runs/default`.
+
+Restores the newest checkpoint (or `--step`) with the config saved beside it, draws
+`--num_samples` samples, prints the metrics as a table, and writes the samples
+(`samples.npz`), a sample grid and a latent interpolation grid to
+`WORKDIR/eval/step_<n>/`.
+"""
+
+import json
+import os
+import sys
+
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+from absl import app, flags
+
+from jaxgan import checkpointing, data, evaluation, pictures, trainer
+from jaxgan.state import init_state
+
+flags.DEFINE_string("workdir", None, "The training workdir.", required=True)
+flags.DEFINE_integer("step", None, "Checkpoint step; default the newest.")
+flags.DEFINE_integer("num_samples", 10_000, "Generated samples to measure.")
+flags.DEFINE_integer("seed", 0, "Seed of the generated samples.")
+FLAGS = flags.FLAGS
+
+
+def _tuples(value):
+  """The config as written, with JSON's lists turned back into the tuples it held."""
+  if isinstance(value, dict):
+    return {k: _tuples(v) for k, v in value.items()}
+  if isinstance(value, list):
+    return tuple(_tuples(v) for v in value)
+  return value
+
+
+def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int = 10_000,
+                     seed: int = 0) -> dict[str, float]:
+  """The metrics of a workdir's checkpoint; writes samples and pictures beside it."""
+  manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")))
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f"No checkpoint in {manager.directory}.")
+  config = ml_collections.ConfigDict(_tuples(manager.restore(step, args=ocp.args.Composite(
+      config=ocp.args.JsonRestore())).config))
+  evaluator = evaluation.Evaluator(
+      config, cache_dir=config.eval_cache_dir or evaluation.default_cache_dir())
+  data_shape = evaluator.data_shape
+  gan = trainer.build_gan(config, data_shape)
+  state = checkpointing.restore_or_init(
+      manager, init_state(gan, jax.random.key(config.seed), data_shape), config, step=step)
+  g = state.g if state.g_ema is None else state.g_ema
+  results, samples = evaluator(gan, g, jax.random.key(seed), num_samples)
+
+  out_dir = os.path.join(workdir, "eval", f"step_{step:07d}")
+  os.makedirs(out_dir, exist_ok=True)
+  np.savez_compressed(os.path.join(out_dir, "samples.npz"), samples=samples)
+  pictures.save_png(os.path.join(out_dir, "samples.png"), pictures.samples_picture(
+      samples[:64] if samples.ndim == 4 else samples))
+  if samples.ndim == 2:
+    centers, _ = data.MIXTURES[config.dataset]
+    real = data.get(config.dataset, seed=seed, image_size=0).batch(0, len(samples))
+    pictures.scatter_points(os.path.join(out_dir, "scatter.png"), samples, real, centers)
+  else:
+    interpolation = evaluation.interpolate(gan, g, jax.random.key(seed + 1), rows=8, cols=10)
+    pictures.save_png(os.path.join(out_dir, "interpolation.png"),
+                      pictures.image_grid(interpolation, cols=10))
+  with open(os.path.join(out_dir, "metrics.json"), "w", encoding="utf-8") as f:
+    json.dump({"step": step, "measured_on": evaluator.describe(num_samples), **results}, f,
+              indent=1)
+  print(f"{workdir} at step {step}: {evaluator.describe(num_samples)}\n")
+  print("| metric | value |\n|---|---|")
+  for name, value in results.items():
+    print(f"| {name.removeprefix('eval/')} | {value:.4g} |")
+  print(f"\nSamples, pictures and metrics.json in {out_dir}")
+  return results
+
+
+def main(argv):
+  del argv
+  trainer.log_to_console()
+  try:
+    evaluate_workdir(FLAGS.workdir, step=FLAGS.step, num_samples=FLAGS.num_samples,
+                     seed=FLAGS.seed)
+  except FileNotFoundError as e:
+    sys.exit(str(e))
+
+
+if __name__ == "__main__":
+  app.run(main)

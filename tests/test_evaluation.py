@@ -1,0 +1,100 @@
+"""The feature classifier, evaluation during training, the evaluate command and the plots."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import classifier, data, evaluate, evaluation, init_state, metrics, trainer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> str:
+  return str(tmp_path_factory.mktemp("classifiers"))
+
+
+@pytest.fixture(scope="session")
+def digits_classifier(cache_dir, data_dir):
+  return classifier.load_or_train("sklearn_digits", 16, cache_dir=cache_dir, data_dir=data_dir)
+
+
+def test_classifier_reaches_its_accuracy_and_is_cached(digits_classifier, cache_dir, data_dir):
+  assert digits_classifier.test_accuracy > 0.95
+  again = classifier.load_or_train("sklearn_digits", 16, cache_dir=cache_dir, data_dir=data_dir)
+  assert again.test_accuracy == pytest.approx(digits_classifier.test_accuracy)
+  jax.tree.map(np.testing.assert_array_equal, again.params, digits_classifier.params)
+
+
+def test_real_digits_are_close_in_classifier_features(digits_classifier, data_dir):
+  def features(split):
+    images = data.resize_images(data.load_images("sklearn_digits", split=split,
+                                                 data_dir=data_dir, download=False), 16)
+    return digits_classifier.embed(images.astype(np.float32) / 127.5 - 1)
+  train_features, _ = features("train")
+  test_features, test_probs = features("test")
+  noise, noise_probs = digits_classifier.embed(
+      np.random.default_rng(0).uniform(-1, 1, (360, 16, 16, 1)).astype(np.float32))
+  real_vs_real = metrics.frechet_distance(train_features, test_features)
+  assert real_vs_real < 0.1 * metrics.frechet_distance(train_features, noise)
+  assert metrics.class_coverage(test_probs)["classes_covered"] == 1.0
+  assert metrics.classifier_score(test_probs) > 8 > metrics.classifier_score(noise_probs)
+
+
+@pytest.fixture
+def evaluated_run(digits_config, cache_dir, tmp_path, digits_classifier):
+  del digits_classifier  # Trained once for the session, in cache_dir.
+  digits_config.eval_every_steps = 2
+  digits_config.eval_num_samples = 100
+  digits_config.eval_cache_dir = cache_dir
+  trainer.train_and_evaluate(digits_config, str(tmp_path))
+  return tmp_path
+
+
+def test_training_evaluates_and_keeps_the_best_checkpoint(evaluated_run):
+  rows = [json.loads(line) for line in open(evaluated_run / "metrics.jsonl")]
+  evals = [row for row in rows if "eval/fid" in row]
+  assert [row["step"] for row in evals] == [2, 4]
+  for key in ("eval/kid", "eval/precision", "eval/recall", "eval/coverage",
+              "eval/classifier_score", "eval/classes_covered"):
+    assert np.isfinite(evals[0][key])
+  best_step = min(evals, key=lambda row: row["eval/fid"])["step"]
+  assert os.listdir(evaluated_run / "best" / "checkpoints") == [str(best_step)]
+  assert (evaluated_run / "metrics.png").stat().st_size > 0
+
+
+def test_evaluate_command_on_a_workdir(evaluated_run):
+  result = subprocess.run(
+      [sys.executable, "-m", "jaxgan.evaluate", f"--workdir={evaluated_run}",
+       "--num_samples=200"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+  assert result.returncode == 0, result.stderr
+  assert "| fid |" in result.stdout and "200 generated vs 1437 real" in result.stdout
+  out = evaluated_run / "eval" / "step_0000004"
+  assert np.load(out / "samples.npz")["samples"].shape == (200, 16, 16, 1)
+  assert json.load(open(out / "metrics.json"))["step"] == 4
+  for picture in ("samples.png", "interpolation.png"):
+    assert (out / picture).stat().st_size > 0
+
+
+def test_mixture_evaluation_and_scatter(ring_config, tmp_path):
+  ring_config.eval_every_steps = 4
+  ring_config.eval_num_samples = 500
+  trainer.train_and_evaluate(ring_config, str(tmp_path))
+  rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  assert {"eval/modes", "eval/high_quality", "eval/reverse_kl"} <= set(rows[-1])
+  results = evaluate.evaluate_workdir(str(tmp_path), num_samples=300)
+  assert 0 <= results["eval/modes"] <= 8
+  assert (tmp_path / "eval" / "step_0000004" / "scatter.png").stat().st_size > 0
+
+
+def test_interpolation_rows_move_between_two_latents(ring_config):
+  gan = trainer.build_gan(ring_config, (2,))
+  state = init_state(gan, jax.random.key(0), (2,))
+  points = evaluation.interpolate(gan, state.g, jax.random.key(1), rows=3, cols=5)
+  assert points.shape == (15, 2)
+  assert not np.allclose(points[0], points[4]) and np.all(np.isfinite(points))
