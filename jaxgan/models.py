@@ -123,8 +123,7 @@ class DCGANDiscriminator(nn.Module):
         layer, x, spectral_norm=self.spectral_norm, train=train)
     x = images
     for i, width in enumerate(self.features):
-      x = conv(nn.Conv(width, (4, 4), strides=2, padding=((1, 1), (1, 1)),
-                       use_bias=self.use_bias, kernel_init=_dcgan_init), x)
+      x = conv(layers.Conv(width, use_bias=self.use_bias, kernel_init=_dcgan_init), x)
       if self.batch_norm and i > 0:
         x = _batch_norm(train)(x)
       x = nn.leaky_relu(x, 0.2)
