@@ -50,25 +50,23 @@ def _figure():
   return plt
 
 
-def plot_metrics(jsonl_path: str, png_path: str) -> None:
-  """Plots every metric of a `metrics.jsonl` against the step, one panel per group
-  (`d/`, `g/`, `eval/`, ...)."""
+def plot_metrics(jsonl_path: str, png_path: str, cols: int = 4) -> None:
+  """Plots every metric of a `metrics.jsonl` against the step, one small panel each."""
   rows = [json.loads(line) for line in open(jsonl_path, encoding="utf-8") if line.strip()]
   names = sorted({k for row in rows for k in row if k != "step"})
-  groups: dict[str, list[str]] = {}
-  for name in names:
-    groups.setdefault(name.split("/")[0] if "/" in name else "other", []).append(name)
   plt = _figure()
-  fig, axes = plt.subplots(len(groups), 1, figsize=(8, 2.6 * len(groups)), squeeze=False)
-  for ax, (group, members) in zip(axes[:, 0], groups.items()):
-    for name in members:
-      points = [(row["step"], row[name]) for row in rows if name in row]
-      ax.plot(*zip(*points), label=name, marker="." if len(points) < 30 else None)
-    ax.set_title(group)
-    ax.legend(fontsize=7, loc="best")
-  axes[-1, 0].set_xlabel("step")
+  grid_rows = math.ceil(len(names) / cols)
+  fig, axes = plt.subplots(grid_rows, cols, figsize=(3.2 * cols, 2.2 * grid_rows),
+                           squeeze=False)
+  for ax in axes.ravel()[len(names):]:
+    ax.axis("off")
+  for ax, name in zip(axes.ravel(), names):
+    points = [(row["step"], row[name]) for row in rows if name in row]
+    ax.plot(*zip(*points), marker="." if len(points) < 30 else None)
+    ax.set_title(name, fontsize=9)
+    ax.tick_params(labelsize=7)
   fig.tight_layout()
-  fig.savefig(png_path, dpi=100)
+  fig.savefig(png_path, dpi=90)
   plt.close(fig)
 
 
