@@ -245,7 +245,8 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
       unchecked.append(metrics)
       unlogged.append(metrics)
       is_last = step == config.num_train_steps
-      save_now = step % config.checkpoint_every_steps == 0 or is_last or stop.signal_name
+      stopping = stop.signal_name  # Read once: a signal may land at any line below.
+      save_now = step % config.checkpoint_every_steps == 0 or is_last or stopping
       log_now = step % config.log_every_steps == 0 or is_last
 
       if (log_now or save_now) and not gan.skip_nonfinite_updates:
@@ -283,9 +284,9 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
 
       if save_now:
         checkpointing.save(manager, single(state), config)
-      if stop.signal_name:
+      if stopping:
         log.info("Stopped by %s at step %d with a checkpoint in %s; run the same command to "
-                 "resume.", stop.signal_name, step, manager.directory)
+                 "resume.", stopping, step, manager.directory)
         break
   finally:  # Let pending saves finish even when training stops on an error.
     manager.wait_until_finished()
