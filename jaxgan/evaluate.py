@@ -50,7 +50,7 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
   gan = trainer.build_gan(config, data_shape)
   state = checkpointing.restore_or_init(
       manager, init_state(gan, jax.random.key(config.seed), data_shape), config, step=step)
-  g = state.g if state.g_ema is None else state.g_ema
+  g = state.sampler
   results, samples = evaluator(gan, g, jax.random.key(seed), num_samples)
 
   out_dir = os.path.join(workdir, "eval", f"step_{step:07d}")

@@ -24,13 +24,14 @@ MAIN_METRIC = {"images": ("eval/fid", "min"), "mixture": ("eval/modes", "max")}
 def sample(gan: GAN, g: Player, rng: jax.Array, num: int, batch_size: int = 500) -> np.ndarray:
   """`num` samples `[num, *data_shape]` from `g`, generated in jitted batches."""
   latents = sample_latents(gan, rng, num)
-  run = _generate_fn(gan)
+  run = generate_fn(gan)
   return np.concatenate([np.asarray(run(g, latents[i:i + batch_size]))
                          for i in range(0, num, batch_size)])
 
 
 @functools.lru_cache(maxsize=8)
-def _generate_fn(gan: GAN):
+def generate_fn(gan: GAN):
+  """`generate` for `gan`, jitted once per GAN."""
   return jax.jit(functools.partial(generate, gan))
 
 
@@ -89,7 +90,7 @@ def interpolate(gan: GAN, g: Player, rng: jax.Array, *, rows: int, cols: int) ->
   ends = sample_latents(gan, rng, 2 * rows).reshape(2, rows, 1, gan.latent_dim)
   weights = np.linspace(0.0, 1.0, cols).reshape(1, cols, 1)
   latents = (ends[0] * (1 - weights) + ends[1] * weights).reshape(rows * cols, gan.latent_dim)
-  return np.asarray(_generate_fn(gan)(g, latents))
+  return np.asarray(generate_fn(gan)(g, latents))
 
 
 def default_cache_dir() -> str:

@@ -16,6 +16,7 @@ On GPU and TPU, where the native kernels are fast, the plain lax forms are used.
 """
 
 import functools
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
@@ -137,42 +138,36 @@ def _conv_bwd(stride, padding, residuals, output_grad):
 conv.defvjp(_conv_fwd, _conv_bwd)
 
 
-class ConvTranspose(nn.Module):
-  """`nn.ConvTranspose` with PyTorch geometry and the fast gradients of `conv_transpose`."""
+class _TorchGeometryConv(nn.Module):
+  """A square-kernel (transposed) convolution with PyTorch's `stride` and `padding`."""
   features: int
   kernel_size: int = 4
   stride: int = 2
   padding: int = 1
   use_bias: bool = True
   kernel_init: nn.initializers.Initializer = nn.initializers.normal(0.02)
+  transposed: ClassVar[bool]
 
   @nn.compact
   def __call__(self, inputs: Array) -> Array:
-    kernel = self.param(
-        "kernel", self.kernel_init,
-        (self.kernel_size, self.kernel_size, self.features, inputs.shape[-1]))
-    outputs = conv_transpose(inputs, kernel.astype(inputs.dtype), self.stride, self.padding)
+    k, in_features = self.kernel_size, inputs.shape[-1]
+    shape = (k, k, self.features, in_features) if self.transposed else (
+        k, k, in_features, self.features)
+    kernel = self.param("kernel", self.kernel_init, shape).astype(inputs.dtype)
+    convolve = conv_transpose if self.transposed else conv
+    outputs = convolve(inputs, kernel, self.stride, self.padding)
     if self.use_bias:
       outputs += self.param("bias", nn.initializers.zeros, (self.features,))
     return outputs
 
 
-class Conv(nn.Module):
-  """`nn.Conv` with PyTorch geometry (`stride`, symmetric `padding`) and the fast input
-  gradient of `conv`."""
-  features: int
-  kernel_size: int = 4
-  stride: int = 2
-  padding: int = 1
-  use_bias: bool = True
-  kernel_init: nn.initializers.Initializer = nn.initializers.normal(0.02)
+class ConvTranspose(_TorchGeometryConv):
+  """`nn.ConvTranspose` with PyTorch geometry and the fast gradients of `conv_transpose`;
+  kernel `[k, k, features, in]`."""
+  transposed = True
 
-  @nn.compact
-  def __call__(self, inputs: Array) -> Array:
-    kernel = self.param(
-        "kernel", self.kernel_init,
-        (self.kernel_size, self.kernel_size, inputs.shape[-1], self.features))
-    outputs = conv(inputs, kernel.astype(inputs.dtype), self.stride, self.padding)
-    if self.use_bias:
-      outputs += self.param("bias", nn.initializers.zeros, (self.features,))
-    return outputs
+
+class Conv(_TorchGeometryConv):
+  """`nn.Conv` with PyTorch geometry and the fast input gradient of `conv`; kernel
+  `[k, k, in, features]` (HWIO)."""
+  transposed = False

@@ -97,6 +97,11 @@ class GANState:
   g_ema: Player | None = None
   replay: regularizers.ReplayBuffer | None = None
 
+  @property
+  def sampler(self) -> Player:
+    """The generator to draw samples from: the EMA one when there is one."""
+    return self.g if self.g_ema is None else self.g_ema
+
 
 def sample_latents(gan: GAN, rng: jax.Array, num: int) -> jax.Array:
   """Standard normal latents `[num, latent_dim]`."""

@@ -4,14 +4,11 @@ The only module that knows about devices: it picks jit (one device) or pmap
 (several), replicates the state, and splits each global batch across devices.
 """
 
-import contextlib
 import functools
 import logging
 import os
-import signal
-import threading
 import time
-from typing import Callable, Iterator
+from typing import Callable
 
 import flax.jax_utils
 import jax
@@ -19,11 +16,20 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxgan import checkpointing, data, evaluation, losses, models, pictures, regularizers
+from jaxgan import (
+  checkpointing,
+  data,
+  evaluation,
+  losses,
+  models,
+  pictures,
+  preemption,
+  regularizers,
+)
 from jaxgan.errors import ConfigError
 from jaxgan.metric_writer import MetricWriter
 from jaxgan.state import GAN, GANState, init_state, sample_latents
-from jaxgan.step import AXIS, generate, train_step
+from jaxgan.step import AXIS, train_step
 
 log = logging.getLogger(__name__)
 
@@ -155,32 +161,13 @@ def _check_finite(metrics: list[dict], first_step: int, manager) -> None:
           f"skip_nonfinite_updates=True to drop such updates.")
 
 
-class _StopRequest:
-  """Set by SIGTERM or SIGINT: the loop saves a checkpoint and stops after the current
-  step. A second signal stops at once."""
-
-  def __init__(self):
-    self.signal_name: str | None = None
-
-  def __call__(self, signum, frame):
-    if self.signal_name is not None:
-      raise KeyboardInterrupt
-    self.signal_name = signal.Signals(signum).name
-    log.info("%s received: saving a checkpoint after this step.", self.signal_name)
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[_StopRequest]:
-  stop = _StopRequest()
-  if threading.current_thread() is not threading.main_thread():
-    yield stop  # Signal handlers can only be set from the main thread.
-    return
-  previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
-  try:
-    yield stop
-  finally:
-    for signum, handler in previous.items():
-      signal.signal(signum, handler)
+def _save_samples(gan: GAN, state: GANState, latents: jax.Array, samples_dir: str) -> None:
+  """`samples/step_<n>.png` from G, and `ema_step_<n>.png` from the EMA G if there is one."""
+  generators = {"": state.g} if state.g_ema is None else {"": state.g, "ema_": state.g_ema}
+  for prefix, g in generators.items():
+    samples = np.asarray(evaluation.generate_fn(gan)(g, latents))
+    pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{int(state.step):07d}.png"),
+                      pictures.samples_picture(samples))
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
@@ -192,12 +179,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   """
   num_devices = num_devices_for(config)
   check_config(config, num_devices)
-  with checkpointing.workdir_lock(workdir), _stop_on_signals() as stop:
+  with checkpointing.workdir_lock(workdir), preemption.stop_on_signals() as stop:
     return _train(config, workdir, num_devices, stop)
 
 
 def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
-           stop: _StopRequest) -> GANState:
+           stop: preemption.StopRequest) -> GANState:
   dataset = data.get(config.dataset, seed=config.seed, image_size=config.image_size,
                      data_dir=config.data_dir or None, download=config.download)
   gan = build_gan(config, dataset.data_shape)
@@ -221,7 +208,6 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
              evaluator.describe(config.eval_num_samples))
   eval_rng = jax.random.fold_in(sample_rng, 1)
   fixed_latents = sample_latents(gan, sample_rng, config.num_samples)
-  sample = jax.jit(functools.partial(generate, gan))
   samples_dir = os.path.join(workdir, "samples")
   os.makedirs(samples_dir, exist_ok=True)
 
@@ -264,19 +250,11 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
                  " | ".join(f"{k} {v:.4g}" for k, v in summary.items()))
 
       if step % config.sample_every_steps == 0 or is_last:
-        current = single(state)
-        generators = {"": current.g}
-        if current.g_ema is not None:
-          generators["ema_"] = current.g_ema
-        for prefix, g in generators.items():
-          samples = np.asarray(sample(g, fixed_latents))
-          pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{step:07d}.png"),
-                            pictures.samples_picture(samples))
+        _save_samples(gan, single(state), fixed_latents, samples_dir)
 
       if evaluator and (step % config.eval_every_steps == 0 or is_last):
         current = single(state)
-        results, _ = evaluator(gan, current.g if current.g_ema is None else current.g_ema,
-                               eval_rng, config.eval_num_samples)
+        results, _ = evaluator(gan, current.sampler, eval_rng, config.eval_num_samples)
         writer.write(step, results)
         log.info("eval at step %d | %s", step, " | ".join(f"{k} {v:.4g}"
                                                           for k, v in results.items()))
