@@ -48,7 +48,7 @@ def test_same_forward_and_one_step_losses_and_updates(name):
   data_shape = specs.MODELS[name][0]
   real = np.asarray(jax.random.uniform(jax.random.key(5), (BATCH, *data_shape), minval=-1))
   rng = jax.random.key(7)
-  latents = np.asarray(step_latents(gan, rng, state.step, BATCH)[-1])
+  latents = np.array(step_latents(gan, rng, state.step, BATCH)[-1])
 
   # Forward passes in training mode (BatchNorm on batch statistics).
   variables = {"params": state.g.params, "batch_stats": state.g.batch_stats}
