@@ -104,9 +104,13 @@ def num_devices_for(config: ml_collections.ConfigDict) -> int:
 def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
   """Raises ValueError naming the field and the fix for values training cannot use."""
   for field in ("batch_size", "num_train_steps", "log_every_steps", "sample_every_steps",
-                "checkpoint_every_steps", "max_checkpoints_to_keep", "latent_dim", "num_samples"):
+                "checkpoint_every_steps", "max_checkpoints_to_keep", "latent_dim", "num_samples",
+                "eval_num_samples"):
     if config[field] <= 0:
       raise ConfigError(f"{field} must be positive, got {config[field]}.")
+  if config.eval_every_steps < 0:
+    raise ConfigError(f"eval_every_steps must be >= 0 (0: no evaluation), got "
+                      f"{config.eval_every_steps}.")
   if 0 < config.replay.size < config.batch_size:
     raise ConfigError(f"replay.size={config.replay.size} must hold at least one batch "
                       f"({config.batch_size}), or be 0 to turn the replay buffer off.")

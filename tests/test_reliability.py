@@ -206,6 +206,7 @@ def test_two_trainers_on_one_workdir(data_dir, tmp_path, digits_config):
     ("--config.g_optimizer.learning_rate=-1", "learning_rate must be positive"),
     ("--config.num_train_steps=0", "num_train_steps must be positive"),
     ("--config.g_optimizer.name=adamm", "Unknown optimizer 'adamm'"),
+    ("--config.eval_every_steps=-1", "eval_every_steps must be >= 0"),
 ])
 def test_bad_config_is_a_clear_error_before_training(data_dir, tmp_path, flag, message):
   result = _train(tmp_path, data_dir, flag)
