@@ -60,20 +60,13 @@ def _embed(params, images):
   return features, jax.nn.softmax(logits)
 
 
-def _labelled_split(name: str, split: str, image_size: int, data_dir: str | None
-                    ) -> tuple[np.ndarray, np.ndarray]:
-  images, labels = data.load_images(name, split=split, data_dir=data_dir, download=False,
-                                    with_labels=True)
-  images = data.resize_images(images, image_size).astype(np.float32) / 127.5 - 1.0
-  return images, labels
-
-
 def train(name: str, image_size: int, *, data_dir: str | None = None, seed: int = 0,
           epochs: int = 30, batch_size: int = 64) -> Classifier:
   """Trains LeNet on the `train` split of tfds dataset `name` (with labels), measuring
   accuracy on `test`."""
-  images, labels = _labelled_split(name, "train", image_size, data_dir)
-  test_images, test_labels = _labelled_split(name, "test", image_size, data_dir)
+  images, labels = data.load_split(name, split="train", image_size=image_size, data_dir=data_dir)
+  test_images, test_labels = data.load_split(name, split="test", image_size=image_size,
+                                             data_dir=data_dir)
   model, optimizer = LeNet(), optax.adam(1e-3)
   params = model.init(jax.random.key(seed), images[:1])["params"]
   opt_state = optimizer.init(params)

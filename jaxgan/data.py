@@ -70,9 +70,14 @@ def array_dataset(name: str, images: np.ndarray, seed: int) -> Dataset:
     for epoch in np.unique(epochs):
       here = epochs == epoch
       indices[here] = epoch_order(int(epoch))[offsets[here]]
-    return images[indices].astype(np.float32) / 127.5 - 1.0
+    return to_model_range(images[indices])
 
   return Dataset(name, images.shape[1:], batch)
+
+
+def to_model_range(images: np.ndarray) -> np.ndarray:
+  """uint8 images in [0, 255] as float32 in [-1, 1]."""
+  return images.astype(np.float32) / 127.5 - 1.0
 
 
 def resize_images(images: np.ndarray, size: int, chunk: int = 4096) -> np.ndarray:
@@ -112,6 +117,15 @@ def load_images(name: str, *, split: str, data_dir: str | None, download: bool,
   if with_labels:
     return images, np.array([example["label"] for example in examples])
   return images
+
+
+def load_split(name: str, *, split: str, image_size: int, data_dir: str | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+  """A prepared labelled tfds split as model inputs: float32 images `[n, size, size, c]` in
+  [-1, 1] and labels `[n]`."""
+  images, labels = load_images(name, split=split, data_dir=data_dir, download=False,
+                               with_labels=True)
+  return to_model_range(resize_images(images, image_size)), labels
 
 
 def get(name: str, *, seed: int, image_size: int, split: str = "train",

@@ -47,9 +47,8 @@ class Evaluator:
       self.classifier = classifier.load_or_train(
           config.dataset, config.image_size, cache_dir=cache_dir,
           data_dir=config.data_dir or None)
-      real = data.resize_images(data.load_images(
-          config.dataset, split="train", data_dir=config.data_dir or None, download=False),
-          config.image_size).astype(np.float32) / 127.5 - 1.0
+      real, _ = data.load_split(config.dataset, split="train", image_size=config.image_size,
+                                data_dir=config.data_dir or None)
       self.real_features, _ = self.classifier.embed(real)
       self.data_shape = real.shape[1:]
 
