@@ -21,6 +21,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.image_size = 16
   config.data_dir = ""  # tfds data dir; "" is tfds' default (~/tensorflow_datasets).
   config.download = False  # Let tfds download datasets that are not prepared yet.
+  # Class-conditional G and D on the dataset's labels (configs/conditional_digits.py).
+  config.conditional = False
 
   # Model.
   config.model = "dcgan"
@@ -67,4 +69,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval_every_steps = 1000  # 0: never.
   config.eval_num_samples = 2000
   config.eval_cache_dir = ""  # Trained classifiers; "" is $JAXGAN_CACHE or ~/.cache/jaxgan.
+  # "classifier" (above), or "inception" for standard FID in InceptionV3 features, from
+  # pytorch-fid's weights file (jaxgan.inception.WEIGHTS_URL) saved at eval_inception_weights.
+  config.eval_features = "classifier"
+  config.eval_inception_weights = ""
   return config

@@ -18,14 +18,17 @@ import tensorflow_datasets as tfds
 from jaxgan import sklearn_digits  # noqa: F401  (registers the tfds builder)
 from jaxgan.errors import ConfigError
 
-Batch = np.ndarray
+# Samples `[batch, *data_shape]`, or `(samples, labels [batch])` from a labelled dataset.
+Batch = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 class Dataset(NamedTuple):
-  """`batch(step, batch_size) -> [batch_size, *data_shape]` float32, deterministic in step."""
+  """`batch(step, batch_size) -> [batch_size, *data_shape]` float32, deterministic in step;
+  with `num_classes > 0`, `(samples, int32 labels [batch_size])`."""
   name: str
   data_shape: tuple[int, ...]
   batch: Callable[[int, int], Batch]
+  num_classes: int = 0
 
 
 def _mixture(centers: np.ndarray, std: float) -> tuple[np.ndarray, float]:
@@ -43,20 +46,24 @@ BUNDLED_IMAGES = ("sklearn_digits",)
 DOWNLOADABLE_IMAGES = ("mnist", "fashion_mnist", "cifar10")
 
 
-def mixture_dataset(name: str, seed: int) -> Dataset:
-  """Points from the 2-D Gaussian mixture `name`, each step's batch drawn from `(seed, step)`."""
+def mixture_dataset(name: str, seed: int, *, with_labels: bool = False) -> Dataset:
+  """Points from the 2-D Gaussian mixture `name`, each step's batch drawn from `(seed, step)`;
+  `with_labels`: labelled by their mode."""
   centers, std = MIXTURES[name]
 
   def batch(step: int, batch_size: int) -> Batch:
     rng = np.random.default_rng((seed, step))
     modes = rng.integers(len(centers), size=batch_size)
-    return centers[modes] + std * rng.standard_normal((batch_size, 2), dtype=np.float32)
+    points = centers[modes] + std * rng.standard_normal((batch_size, 2), dtype=np.float32)
+    return (points, modes.astype(np.int32)) if with_labels else points
 
-  return Dataset(name, (2,), batch)
+  return Dataset(name, (2,), batch, len(centers) if with_labels else 0)
 
 
-def array_dataset(name: str, images: np.ndarray, seed: int) -> Dataset:
-  """Batches of uint8 `images [n, h, w, c]` scaled to [-1, 1], in a fresh shuffle each epoch."""
+def array_dataset(name: str, images: np.ndarray, seed: int, labels: np.ndarray | None = None,
+                  num_classes: int = 0) -> Dataset:
+  """Batches of uint8 `images [n, h, w, c]` scaled to [-1, 1], in a fresh shuffle each epoch,
+  with their `labels [n]` (of `num_classes` classes) if given."""
   num = len(images)
 
   @functools.lru_cache(maxsize=2)
@@ -70,9 +77,11 @@ def array_dataset(name: str, images: np.ndarray, seed: int) -> Dataset:
     for epoch in np.unique(epochs):
       here = epochs == epoch
       indices[here] = epoch_order(int(epoch))[offsets[here]]
-    return to_model_range(images[indices])
+    if labels is None:
+      return to_model_range(images[indices])
+    return to_model_range(images[indices]), labels[indices].astype(np.int32)
 
-  return Dataset(name, images.shape[1:], batch)
+  return Dataset(name, images.shape[1:], batch, num_classes if labels is not None else 0)
 
 
 def to_model_range(images: np.ndarray) -> np.ndarray:
@@ -90,16 +99,33 @@ def resize_images(images: np.ndarray, size: int, chunk: int = 4096) -> np.ndarra
   return np.clip(np.round(np.concatenate(out)), 0, 255).astype(np.uint8)
 
 
-def load_images(name: str, *, split: str, data_dir: str | None, download: bool,
-                with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-  """The `image` feature of a tfds split as uint8 `[n, h, w, c]` (and the `label`
-  feature `[n]` if `with_labels`), preparing the dataset if allowed."""
+def _builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
+  """The tfds builder of `name`, reading array_record files."""
   try:
-    builder = tfds.builder(name, data_dir=data_dir, file_format="array_record")
+    return tfds.builder(name, data_dir=data_dir, file_format="array_record")
   except tfds.core.registered.DatasetNotFoundError:
     raise ConfigError(
         f"Unknown dataset {name!r}. Known: {', '.join(BUNDLED_IMAGES + DOWNLOADABLE_IMAGES)}, "
         f"{', '.join(MIXTURES)}, or another tfds image dataset.") from None
+
+
+def num_classes(name: str, data_dir: str | None = None) -> int:
+  """The number of classes of a dataset's `label` feature (of modes, for a 2-D mixture)."""
+  if name in MIXTURES:
+    return len(MIXTURES[name][0])
+  features = _builder(name, data_dir).info.features
+  label = features["label"] if "label" in features else None
+  if not isinstance(label, tfds.features.ClassLabel):
+    raise ConfigError(f"Dataset {name!r} has no class labels, so it cannot train a conditional "
+                      f"GAN; set conditional=False.")
+  return label.num_classes
+
+
+def load_images(name: str, *, split: str, data_dir: str | None, download: bool,
+                with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+  """The `image` feature of a tfds split as uint8 `[n, h, w, c]` (and the `label`
+  feature `[n]` if `with_labels`), preparing the dataset if allowed."""
+  builder = _builder(name, data_dir)
   if not builder.is_prepared():
     if name not in BUNDLED_IMAGES and not download:
       raise ConfigError(
@@ -129,13 +155,19 @@ def load_split(name: str, *, split: str, image_size: int, data_dir: str | None
 
 
 def get(name: str, *, seed: int, image_size: int, split: str = "train",
-        data_dir: str | None = None, download: bool = False) -> Dataset:
+        data_dir: str | None = None, download: bool = False,
+        with_labels: bool = False) -> Dataset:
   """The dataset `name`: a 2-D mixture (`ring8`, `grid25`) or a tfds image dataset resized
-  to `image_size`."""
+  to `image_size`; `with_labels` for batches of `(samples, labels)`."""
   if name in MIXTURES:
-    return mixture_dataset(name, seed)
-  images = load_images(name, split=split, data_dir=data_dir, download=download)
-  return array_dataset(name, resize_images(images, image_size), seed)
+    return mixture_dataset(name, seed, with_labels=with_labels)
+  if not with_labels:
+    images = load_images(name, split=split, data_dir=data_dir, download=download)
+    return array_dataset(name, resize_images(images, image_size), seed)
+  classes = num_classes(name, data_dir)
+  images, labels = load_images(name, split=split, data_dir=data_dir, download=download,
+                               with_labels=True)
+  return array_dataset(name, resize_images(images, image_size), seed, labels, classes)
 
 
 def batches(dataset: Dataset, batch_size: int, start_step: int = 0) -> Iterator[Batch]:

@@ -2,8 +2,8 @@
 
 Restores the newest checkpoint (or `--step`) with the config saved beside it, draws
 `--num_samples` samples, prints the metrics as a table, and writes the samples
-(`samples.npz`), a sample grid and a latent interpolation grid to
-`WORKDIR/eval/step_<n>/`.
+(`samples.npz`, with their `labels` for a conditional GAN), a sample grid (one row
+per class when conditional) and a latent interpolation grid to `WORKDIR/eval/step_<n>/`.
 """
 
 import json
@@ -51,18 +51,22 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
   state = checkpointing.restore_or_init(
       manager, init_state(gan, jax.random.key(config.seed), data_shape), config, step=step)
   g = state.sampler
-  results, samples = evaluator(gan, g, jax.random.key(seed), num_samples)
+  results, samples, labels = evaluator(gan, g, jax.random.key(seed), num_samples)
 
   out_dir = os.path.join(workdir, "eval", f"step_{step:07d}")
   os.makedirs(out_dir, exist_ok=True)
-  np.savez_compressed(os.path.join(out_dir, "samples.npz"), samples=samples)
-  pictures.save_png(os.path.join(out_dir, "samples.png"), pictures.samples_picture(
-      samples[:64] if samples.ndim == 4 else samples))
+  np.savez_compressed(os.path.join(out_dir, "samples.npz"), samples=samples,
+                      **({} if labels is None else {"labels": labels}))
   if samples.ndim == 2:
+    pictures.save_png(os.path.join(out_dir, "samples.png"),
+                      evaluation.grid_picture(gan, samples))
     centers, _ = data.MIXTURES[config.dataset]
     real = data.get(config.dataset, seed=seed, image_size=0).batch(0, len(samples))
     pictures.scatter_points(os.path.join(out_dir, "scatter.png"), samples, real, centers)
-  else:
+  else:  # 64 images, or 10 per class when conditional.
+    grid = np.asarray(evaluation.generate_fn(gan)(g, *evaluation.grid_inputs(
+        gan, jax.random.key(seed + 2), 10 * gan.num_classes or 64)))
+    pictures.save_png(os.path.join(out_dir, "samples.png"), evaluation.grid_picture(gan, grid))
     interpolation = evaluation.interpolate(gan, g, jax.random.key(seed + 1), rows=8, cols=10)
     pictures.save_png(os.path.join(out_dir, "interpolation.png"),
                       pictures.image_grid(interpolation, cols=10))

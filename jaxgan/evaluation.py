@@ -1,8 +1,12 @@
 """Measuring a generator: sample in jitted batches, then compute the metrics that fit the data.
 
 Image datasets with labels (the bundled digits, mnist, fashion_mnist, cifar10) are
-measured in the features of jaxgan's own classifier (jaxgan.classifier) against the
-real training split; 2-D mixtures by their modes.
+measured against the real training split in the features of jaxgan's own classifier
+(jaxgan.classifier), or with `eval_features="inception"` in InceptionV3's pool
+features (standard FID; jaxgan.inception, weights from disk); 2-D mixtures by their
+modes. Samples of a conditional GAN are drawn for every class equally often, and
+`eval/class_accuracy` says how often they are recognised as the class asked for (by
+jaxgan's classifier, or the nearest mode).
 """
 
 import functools
@@ -10,23 +14,63 @@ import os
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgan import classifier, data, metrics
-from jaxgan.state import GAN, Player, sample_latents
+from jaxgan import classifier, data, inception, metrics, pictures
+from jaxgan.errors import ConfigError
+from jaxgan.state import GAN, Player, balanced_labels, sample_latents
 from jaxgan.step import generate
 
 # The metric each kind of data is judged by, and whether higher is better.
 MAIN_METRIC = {"images": ("eval/fid", "min"), "mixture": ("eval/modes", "max")}
+FEATURES = ("classifier", "inception")
 
 
-def sample(gan: GAN, g: Player, rng: jax.Array, num: int, batch_size: int = 500) -> np.ndarray:
-  """`num` samples `[num, *data_shape]` from `g`, generated in jitted batches."""
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError for evaluation settings that cannot work, before training starts."""
+  if config.eval_features not in FEATURES:
+    raise ConfigError(f"Unknown eval_features {config.eval_features!r}. Known: "
+                      f"{', '.join(FEATURES)}.")
+  if config.eval_features == "inception" and not os.path.isfile(config.eval_inception_weights):
+    raise ConfigError(
+        f"eval_features='inception' needs pytorch-fid's InceptionV3 weights on disk; "
+        f"eval_inception_weights={config.eval_inception_weights!r} is not a file. Download "
+        f"{inception.WEIGHTS_URL} once and set --config.eval_inception_weights=PATH.")
+
+
+def sample(gan: GAN, g: Player, rng: jax.Array, num: int, batch_size: int = 500
+           ) -> tuple[np.ndarray, np.ndarray | None]:
+  """`num` samples `[num, *data_shape]` from `g`, generated in jitted batches, and their
+  labels `[num]` (every class equally often; None for an unconditional GAN)."""
   latents = sample_latents(gan, rng, num)
+  labels = balanced_labels(gan, num)
   run = generate_fn(gan)
-  return np.concatenate([np.asarray(run(g, latents[i:i + batch_size]))
-                         for i in range(0, num, batch_size)])
+  samples = np.concatenate([
+      np.asarray(run(g, latents[i:i + batch_size],
+                     None if labels is None else labels[i:i + batch_size]))
+      for i in range(0, num, batch_size)])
+  return samples, None if labels is None else np.asarray(labels)
+
+
+def grid_inputs(gan: GAN, rng: jax.Array, num: int) -> tuple[jax.Array, jax.Array | None]:
+  """The inputs of a sample grid: `num` latents, or for a conditional GAN one row per
+  class, `num // num_classes` latents repeated in every row (so each column shows one
+  latent across the classes). Returns latents `[n, latent_dim]` and labels `[n]` or None."""
+  if not gan.num_classes:
+    return sample_latents(gan, rng, num), None
+  cols = max(1, num // gan.num_classes)
+  latents = jnp.tile(sample_latents(gan, rng, cols), (gan.num_classes, 1))
+  return latents, jnp.repeat(jnp.arange(gan.num_classes), cols)
+
+
+def grid_picture(gan: GAN, samples: np.ndarray) -> np.ndarray:
+  """The picture of samples made from `grid_inputs`: images one row per class when
+  conditional, else a near-square grid; 2-D points as a density."""
+  if samples.ndim == 4 and gan.num_classes:
+    return pictures.image_grid(samples, cols=len(samples) // gan.num_classes)
+  return pictures.samples_picture(samples)
 
 
 @functools.lru_cache(maxsize=8)
@@ -36,20 +80,25 @@ def generate_fn(gan: GAN):
 
 
 class Evaluator:
-  """Holds what is fixed across evaluations of one run: the classifier and the real
+  """Holds what is fixed across evaluations of one run: the feature extractor and the real
   features (images), or the mixture (2-D points)."""
 
   def __init__(self, config: ml_collections.ConfigDict, *, cache_dir: str):
     self.config = config
     self.kind = "mixture" if config.dataset in data.MIXTURES else "images"
     self.data_shape: tuple[int, ...] = (2,)
+    self.features = config.get("eval_features", "classifier")  # Older configs lack it.
     if self.kind == "images":
-      self.classifier = classifier.load_or_train(
-          config.dataset, config.image_size, cache_dir=cache_dir,
-          data_dir=config.data_dir or None)
+      if self.features == "inception":
+        self.extractor = inception.InceptionFeatures(inception.load(
+            config.eval_inception_weights))
+      else:
+        self.extractor = classifier.load_or_train(
+            config.dataset, config.image_size, cache_dir=cache_dir,
+            data_dir=config.data_dir or None)
       real, _ = data.load_split(config.dataset, split="train", image_size=config.image_size,
                                 data_dir=config.data_dir or None)
-      self.real_features, _ = self.classifier.embed(real)
+      self.real_features, _ = self.extractor.embed(real)
       self.data_shape = real.shape[1:]
 
   @property
@@ -60,36 +109,52 @@ class Evaluator:
     """What the numbers are measured on, to print beside them."""
     if self.kind == "mixture":
       return f"{num_samples} samples against the {self.config.dataset} modes"
-    return (f"{num_samples} generated vs {len(self.real_features)} real "
-            f"({self.config.dataset} train split) in the features of jaxgan's classifier "
-            f"(test accuracy {self.classifier.test_accuracy:.3f})")
+    measured = (f"{num_samples} generated vs {len(self.real_features)} real "
+                f"({self.config.dataset} train split)")
+    if self.features == "inception":
+      return (f"{measured} in InceptionV3 pool features (pytorch-fid weights from "
+              f"{self.config.eval_inception_weights})")
+    return (f"{measured} in the features of jaxgan's classifier (test accuracy "
+            f"{self.extractor.test_accuracy:.3f})")
 
   def __call__(self, gan: GAN, g: Player, rng: jax.Array, num_samples: int
-               ) -> tuple[dict[str, float], np.ndarray]:
-    """The metrics of `num_samples` samples from `g` (prefixed `eval/`), and the samples."""
-    samples = sample(gan, g, rng, num_samples)
+               ) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
+    """The metrics of `num_samples` samples from `g` (prefixed `eval/`), the samples, and
+    their labels (None if unconditional)."""
+    samples, labels = sample(gan, g, rng, num_samples)
     if self.kind == "mixture":
       centers, std = data.MIXTURES[self.config.dataset]
       results: dict[str, Any] = metrics.mode_coverage(samples, centers, std)
+      predicted = metrics.nearest_mode(samples, centers)
     else:
-      features, probs = self.classifier.embed(samples)
+      features, probs = self.extractor.embed(samples)
       kid, kid_std = metrics.kernel_distance(self.real_features, features,
                                              num_subsets=20, subset_size=min(1000, num_samples))
       results = {"fid": metrics.frechet_distance(self.real_features, features),
                  "kid": kid, "kid_std": kid_std,
-                 **metrics.precision_recall(self.real_features[:num_samples], features),
-                 "classifier_score": metrics.classifier_score(probs),
-                 **metrics.class_coverage(probs)}
-    return {f"eval/{k}": float(v) for k, v in results.items()}, samples
+                 **metrics.precision_recall(self.real_features[:num_samples], features)}
+      predicted = None
+      if self.features == "inception":  # Its classes are ImageNet's, not the data's.
+        results["inception_score"] = metrics.classifier_score(probs)
+      else:
+        results |= {"classifier_score": metrics.classifier_score(probs),
+                    **metrics.class_coverage(probs)}
+        predicted = np.argmax(probs, axis=-1)
+    if labels is not None and predicted is not None:
+      results["class_accuracy"] = np.mean(predicted == labels)
+    return {f"eval/{k}": float(v) for k, v in results.items()}, samples, labels
 
 
 def interpolate(gan: GAN, g: Player, rng: jax.Array, *, rows: int, cols: int) -> np.ndarray:
   """Samples `[rows * cols, ...]` along straight lines in latent space: each row goes from
-  one random latent to another in `cols` steps."""
+  one random latent to another in `cols` steps (for a conditional GAN, row `r` is of
+  class `r % num_classes`)."""
   ends = sample_latents(gan, rng, 2 * rows).reshape(2, rows, 1, gan.latent_dim)
   weights = np.linspace(0.0, 1.0, cols).reshape(1, cols, 1)
   latents = (ends[0] * (1 - weights) + ends[1] * weights).reshape(rows * cols, gan.latent_dim)
-  return np.asarray(generate_fn(gan)(g, latents))
+  labels = balanced_labels(gan, rows)
+  labels = None if labels is None else jnp.repeat(labels, cols)
+  return np.asarray(generate_fn(gan)(g, latents, labels))
 
 
 def default_cache_dir() -> str:

@@ -3,6 +3,15 @@
 import numpy as np
 
 
+def _distances_to_modes(samples: np.ndarray, centers: np.ndarray) -> np.ndarray:
+  return np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
+
+
+def nearest_mode(samples: np.ndarray, centers: np.ndarray) -> np.ndarray:
+  """The index `[n]` of the mode nearest to each of `samples [n, d]`."""
+  return np.argmin(_distances_to_modes(samples, centers), axis=1)
+
+
 def mode_coverage(samples: np.ndarray, centers: np.ndarray, std: float, *,
                   min_count: int = 20) -> dict[str, float]:
   """Mode metrics for a Gaussian mixture (the VEEGAN and PacGAN protocol).
@@ -22,7 +31,7 @@ def mode_coverage(samples: np.ndarray, centers: np.ndarray, std: float, *,
     `reverse_kl`: KL(generated mode histogram || uniform), 0 for perfect balance,
     log(modes) when everything falls on one mode (or nothing is high quality).
   """
-  distances = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
+  distances = _distances_to_modes(samples, centers)
   nearest = np.argmin(distances, axis=1)
   good = distances[np.arange(len(samples)), nearest] < 3 * std
   counts = np.bincount(nearest[good], minlength=len(centers))

@@ -4,6 +4,11 @@ Every generator maps latents `[batch, latent_dim]` to samples `[batch, *data_sha
 in `[-1, 1]` (or unbounded, for `output_activation="identity"`); every
 discriminator maps samples to logits `[batch]`, never probabilities.
 Both take `train` to switch BatchNorm between batch and running statistics.
+
+With `num_classes > 0` both are class-conditional and take integer `labels [batch]`
+after their first argument: G appends the one-hot label to its latent (Mirza &
+Osindero 2014), D adds a projection term `<embed(label), features>` to its logit
+(Miyato & Koyama 2018).
 """
 
 import math
@@ -42,6 +47,27 @@ def _maybe_spectral_norm(layer: nn.Module, x: Array, *, spectral_norm: bool,
   return layer(x)
 
 
+def _with_labels(latents: Array, labels: Array | None, num_classes: int) -> Array:
+  """`[batch, latent_dim]` latents, with the one-hot labels appended when conditional."""
+  if not num_classes:
+    return latents
+  if labels is None:
+    raise ValueError(f"This generator is conditional on {num_classes} classes: pass labels.")
+  return jnp.concatenate([latents, jax.nn.one_hot(labels, num_classes, dtype=latents.dtype)], -1)
+
+
+def _projection(features: Array, labels: Array | None, num_classes: int) -> Array:
+  """The class term of a projection discriminator, `<embed(labels), features>` `[batch]` for
+  features `[batch, ...]` (0 when unconditional)."""
+  if not num_classes:
+    return jnp.zeros(features.shape[:1], features.dtype)
+  if labels is None:
+    raise ValueError(f"This discriminator is conditional on {num_classes} classes: pass labels.")
+  features = features.reshape(features.shape[0], -1)
+  embedding = nn.Embed(num_classes, features.shape[-1], name="class_embedding")(labels)
+  return jnp.sum(embedding * features, axis=-1)
+
+
 _ACTIVATIONS: dict[str, Callable[[Array], Array]] = {"tanh": jnp.tanh, "identity": lambda x: x}
 
 
@@ -50,11 +76,13 @@ class MLPGenerator(nn.Module):
   data_shape: Sequence[int]
   hidden_dims: Sequence[int] = (256, 256)
   output_activation: str = "tanh"
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, latents: Array, *, train: bool = True) -> Array:
+  def __call__(self, latents: Array, labels: Array | None = None, *,
+               train: bool = True) -> Array:
     del train  # No BatchNorm.
-    x = latents
+    x = _with_labels(latents, labels, self.num_classes)
     for width in self.hidden_dims:
       x = nn.leaky_relu(nn.Dense(width)(x), 0.2)
     x = nn.Dense(math.prod(self.data_shape))(x)
@@ -67,15 +95,17 @@ class MLPDiscriminator(nn.Module):
   spectrally normalised."""
   hidden_dims: Sequence[int] = (256, 256)
   spectral_norm: bool = False
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, samples: Array, *, train: bool = True) -> Array:
+  def __call__(self, samples: Array, labels: Array | None = None, *,
+               train: bool = True) -> Array:
     dense = lambda width, x: _maybe_spectral_norm(  # noqa: E731
         nn.Dense(width), x, spectral_norm=self.spectral_norm, train=train)
     x = samples.reshape(samples.shape[0], -1)
     for width in self.hidden_dims:
       x = nn.leaky_relu(dense(width, x), 0.2)
-    return dense(1, x)[:, 0]
+    return dense(1, x)[:, 0] + _projection(x, labels, self.num_classes)
 
 
 class DCGANGenerator(nn.Module):
@@ -88,14 +118,16 @@ class DCGANGenerator(nn.Module):
   data_shape: Sequence[int]
   features: Sequence[int] = (256, 128, 64)
   use_bias: bool = False
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, latents: Array, *, train: bool = True) -> Array:
+  def __call__(self, latents: Array, labels: Array | None = None, *,
+               train: bool = True) -> Array:
     size, _, channels = self.data_shape
     base = size // 2 ** len(self.features)
     # A dense layer on the latent is the paper's 4x4 transposed conv on a 1x1 input.
     x = nn.Dense(base * base * self.features[0], use_bias=self.use_bias,
-                 kernel_init=_dcgan_init)(latents)
+                 kernel_init=_dcgan_init)(_with_labels(latents, labels, self.num_classes))
     x = x.reshape(-1, base, base, self.features[0])
     x = nn.relu(_batch_norm(train)(x))
     for width in self.features[1:]:
@@ -116,9 +148,11 @@ class DCGANDiscriminator(nn.Module):
   batch_norm: bool = True
   use_bias: bool = False
   spectral_norm: bool = False
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, images: Array, *, train: bool = True) -> Array:
+  def __call__(self, images: Array, labels: Array | None = None, *,
+               train: bool = True) -> Array:
     conv = lambda layer, x: _maybe_spectral_norm(  # noqa: E731
         layer, x, spectral_norm=self.spectral_norm, train=train)
     x = images
@@ -127,9 +161,9 @@ class DCGANDiscriminator(nn.Module):
       if self.batch_norm and i > 0:
         x = _batch_norm(train)(x)
       x = nn.leaky_relu(x, 0.2)
-    x = conv(nn.Conv(1, x.shape[1:3], padding="VALID", use_bias=self.use_bias,
-                     kernel_init=_dcgan_init), x)
-    return x.reshape(-1)
+    logits = conv(nn.Conv(1, x.shape[1:3], padding="VALID", use_bias=self.use_bias,
+                          kernel_init=_dcgan_init), x)
+    return logits.reshape(-1) + _projection(x, labels, self.num_classes)
 
 
 class ModelPair(NamedTuple):

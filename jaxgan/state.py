@@ -32,6 +32,9 @@ class GAN:
   `replay_size` past samples making up `replay_fraction` of D's fake batch;
   `g_ema_decay` (an exponential moving average of G's weights, for sampling).
 
+  `num_classes > 0` makes the GAN class-conditional: both models take labels, data
+  batches are `(samples, labels)`, and fake samples get uniformly drawn labels.
+
   `skip_nonfinite_updates`: a step whose losses or gradients are not finite leaves
   the parameters as they were (and counts in `GANState.skipped_updates`) instead
   of spreading NaNs.
@@ -53,6 +56,7 @@ class GAN:
   replay_fraction: float = 0.5
   g_ema_decay: float = 0.0
   skip_nonfinite_updates: bool = False
+  num_classes: int = 0
 
   def __post_init__(self):
     if self.schedule not in SCHEDULES:
@@ -70,6 +74,9 @@ class GAN:
     for name in ("instance_noise_std", "historical_averaging_weight", "replay_size"):
       if getattr(self, name) < 0:
         raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}; 0 disables it.")
+    if self.num_classes and self.replay_size:
+      raise ConfigError("The replay buffer keeps samples without their labels, so it cannot "
+                        "be used with a conditional GAN; set replay.size=0.")
 
 
 @flax.struct.dataclass
@@ -108,14 +115,27 @@ def sample_latents(gan: GAN, rng: jax.Array, num: int) -> jax.Array:
   return jax.random.normal(rng, (num, gan.latent_dim))
 
 
+def sample_labels(gan: GAN, rng: jax.Array, num: int) -> jax.Array | None:
+  """Uniform class labels `[num]` for a conditional GAN, None for an unconditional one."""
+  return jax.random.randint(rng, (num,), 0, gan.num_classes) if gan.num_classes else None
+
+
+def balanced_labels(gan: GAN, num: int) -> jax.Array | None:
+  """Labels `[num]` cycling through the classes (0, 1, ..., 0, 1, ...), or None if
+  unconditional: every class equally often, for sample grids and evaluation."""
+  return jnp.arange(num) % gan.num_classes if gan.num_classes else None
+
+
 def _copy(tree: Any) -> Any:
   """A copy in new buffers: the step donates the state, and XLA cannot donate one buffer twice."""
   return jax.tree.map(jnp.copy, tree)
 
 
 def _init_player(module: nn.Module, optimizer: optax.GradientTransformation,
-                 rng: jax.Array, example: jax.Array, history: bool) -> Player:
-  variables = module.init(rng, example, train=False)
+                 rng: jax.Array, example: jax.Array, labels: jax.Array | None,
+                 history: bool) -> Player:
+  inputs = (example,) if labels is None else (example, labels)
+  variables = module.init(rng, *inputs, train=False)
   params = variables["params"]
   return Player(params=params, batch_stats=variables.get("batch_stats", {}),
                 opt_state=optimizer.init(params), history=_copy(params) if history else None)
@@ -125,8 +145,11 @@ def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   """Fresh state for data samples of shape `data_shape` (without the batch axis)."""
   g_rng, d_rng = jax.random.split(rng)
   history = gan.historical_averaging_weight > 0
-  g = _init_player(gan.generator, gan.g_optimizer, g_rng, jnp.zeros((1, gan.latent_dim)), history)
-  d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, jnp.zeros((1, *data_shape)), history)
+  labels = balanced_labels(gan, 1)
+  g = _init_player(gan.generator, gan.g_optimizer, g_rng, jnp.zeros((1, gan.latent_dim)),
+                   labels, history)
+  d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, jnp.zeros((1, *data_shape)),
+                   labels, history)
   g_ema = Player(*_copy((g.params, g.batch_stats)), opt_state=()) if gan.g_ema_decay else None
   replay = None
   if gan.replay_size:

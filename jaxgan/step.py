@@ -18,22 +18,29 @@ import optax
 from jax import lax
 
 from jaxgan import regularizers
-from jaxgan.state import GAN, GANState, Player, sample_latents
+from jaxgan.state import GAN, GANState, Player, sample_labels, sample_latents
 
 AXIS = "devices"
 Metrics = dict[str, jax.Array]
+# Real samples `[batch, *data_shape]`, or `(samples, labels [batch])` for a conditional GAN.
+Batch = jax.Array | tuple[jax.Array, jax.Array]
 
 
 def _pmean(tree: Any, axis_name: str | None) -> Any:
   return tree if axis_name is None else lax.pmean(tree, axis_name)
 
 
-def _device_share(x: jax.Array, axis_name: str | None, axis: int = 0) -> jax.Array:
-  """This device's contiguous share of `x` along `axis` (all of it without pmap)."""
+def _device_share(tree: Any, axis_name: str | None, axis: int = 0) -> Any:
+  """This device's contiguous share of each array in `tree` along `axis` (all of it
+  without pmap)."""
   if axis_name is None:
-    return x
-  share = x.shape[axis] // lax.axis_size(axis_name)
-  return lax.dynamic_slice_in_dim(x, lax.axis_index(axis_name) * share, share, axis)
+    return tree
+
+  def share(x):
+    size = x.shape[axis] // lax.axis_size(axis_name)
+    return lax.dynamic_slice_in_dim(x, lax.axis_index(axis_name) * size, size, axis)
+
+  return jax.tree.map(share, tree)
 
 
 def _device_rng(rng: jax.Array, axis_name: str | None) -> jax.Array:
@@ -53,21 +60,23 @@ class _Context(NamedTuple):
 
 
 def _apply(module: nn.Module, params: Any, batch_stats: Any, inputs: jax.Array,
-           *, train: bool = True) -> tuple[jax.Array, Any]:
-  """`module(inputs)` and its new BatchNorm/spectral-norm statistics (unchanged unless `train`)."""
+           labels: jax.Array | None = None, *, train: bool = True) -> tuple[jax.Array, Any]:
+  """`module(inputs)`, or `module(inputs, labels)` when conditional, and its new
+  BatchNorm/spectral-norm statistics (unchanged unless `train`)."""
   variables = {"params": params, "batch_stats": batch_stats} if batch_stats else {"params": params}
+  args = (inputs,) if labels is None else (inputs, labels)
   if not train:
-    return module.apply(variables, inputs, train=False), batch_stats
-  outputs, mutated = module.apply(variables, inputs, train=True, mutable=["batch_stats"])
+    return module.apply(variables, *args, train=False), batch_stats
+  outputs, mutated = module.apply(variables, *args, train=True, mutable=["batch_stats"])
   return outputs, mutated.get("batch_stats", batch_stats)
 
 
 def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: jax.Array,
-                  rng: jax.Array) -> tuple[jax.Array, Any]:
-  """D's logits `[batch]` on `samples`, with instance noise when it is on."""
+                  labels: jax.Array | None, rng: jax.Array) -> tuple[jax.Array, Any]:
+  """D's logits `[batch]` on `samples` (of classes `labels`), with instance noise when it is on."""
   if ctx.noise_std is not None:
     samples = samples + ctx.noise_std * jax.random.normal(rng, samples.shape)
-  return _apply(gan.discriminator, d_params, d_stats, samples)
+  return _apply(gan.discriminator, d_params, d_stats, samples, labels)
 
 
 def _generator_adversarial_loss(gan: GAN, fake_logits: jax.Array,
@@ -93,21 +102,25 @@ def _lazily(every: int, step: jax.Array, fn: Callable[[], jax.Array]) -> jax.Arr
 
 
 def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
-            fake: jax.Array, rng: jax.Array):
+            real_labels: jax.Array | None, fake: jax.Array, fake_labels: jax.Array | None,
+            rng: jax.Array):
   """D's loss: adversarial term (real and fake passed separately, so BatchNorm sees each
-  alone), penalties and historical averaging. Returns `(loss, (stats, real_logits,
-  fake_logits, penalty_metrics))`."""
+  alone), penalties (conditioned on the real labels) and historical averaging.
+  Returns `(loss, (stats, real_logits, fake_logits, penalty_metrics))`."""
   real_rng, fake_rng, flip_rng, penalty_rng = jax.random.split(rng, 4)
-  real_logits, d_stats = _discriminate(gan, ctx, d_params, d.batch_stats, real, real_rng)
-  fake_logits, d_stats = _discriminate(gan, ctx, d_params, d_stats, fake, fake_rng)
+  real_logits, d_stats = _discriminate(gan, ctx, d_params, d.batch_stats, real, real_labels,
+                                       real_rng)
+  fake_logits, d_stats = _discriminate(gan, ctx, d_params, d_stats, fake, fake_labels, fake_rng)
   adversarial_real, adversarial_fake = real_logits, fake_logits
   if gan.label_flip_fraction:
     adversarial_real, adversarial_fake = regularizers.flip_labels(
         flip_rng, real_logits, fake_logits, fraction=gan.label_flip_fraction)
   loss = gan.loss.discriminator(adversarial_real, adversarial_fake)
 
+  def d_fn(x):
+    return _apply(gan.discriminator, d_params, d.batch_stats, x, real_labels)[0]
+
   terms = {}
-  d_fn = lambda x: _apply(gan.discriminator, d_params, d.batch_stats, x)[0]  # noqa: E731
   for penalty, key in zip(gan.d_penalties, jax.random.split(penalty_rng, len(gan.d_penalties))):
     value = _lazily(penalty.every, ctx.step, lambda: penalty.fn(d_fn, real, fake, key))
     loss += penalty.weight * penalty.every * value
@@ -119,11 +132,13 @@ def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
   return loss, (d_stats, real_logits, fake_logits, terms)
 
 
-def _d_step(gan: GAN, ctx: _Context, d: Player, real: jax.Array, fake: jax.Array,
+def _d_step(gan: GAN, ctx: _Context, d: Player, real: jax.Array, real_labels: jax.Array | None,
+            fake: jax.Array, fake_labels: jax.Array | None,
             rng: jax.Array) -> tuple[Player, Metrics]:
   """One D update on a real and a (constant) fake batch."""
   (loss, (d_stats, real_logits, fake_logits, terms)), grads = jax.value_and_grad(
-      lambda p: _d_loss(gan, ctx, p, d, real, fake, rng), has_aux=True)(d.params)
+      lambda p: _d_loss(gan, ctx, p, d, real, real_labels, fake, fake_labels, rng),
+      has_aux=True)(d.params)
   grads = _pmean(grads, ctx.axis_name)
   return (_update(d, gan.d_optimizer, grads, d_stats),
           _d_metrics(loss, real_logits, fake_logits, grads) | terms)
@@ -144,22 +159,46 @@ def _replayed(gan: GAN, state: GANState, fake: jax.Array, rng: jax.Array) -> jax
   return regularizers.replay_mix(rng, fake, state.replay, fraction=gan.replay_fraction)
 
 
+def _latent_rng(rng: jax.Array, step: jax.Array) -> jax.Array:
+  return jax.random.split(jax.random.fold_in(rng, step), 3)[0]
+
+
 def step_latents(gan: GAN, rng: jax.Array, step: jax.Array, global_batch: int) -> jax.Array:
   """The latents `[n_critic, global_batch, latent_dim]` that `train_step` draws at `step`;
   the last row feeds the G update."""
-  latent_rng = jax.random.split(jax.random.fold_in(rng, step), 3)[0]
-  latents = sample_latents(gan, latent_rng, gan.n_critic * global_batch)
+  latents = sample_latents(gan, _latent_rng(rng, step), gan.n_critic * global_batch)
   return latents.reshape(gan.n_critic, global_batch, gan.latent_dim)
 
 
-def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
+def step_labels(gan: GAN, rng: jax.Array, step: jax.Array, global_batch: int
+                ) -> jax.Array | None:
+  """The labels `[n_critic, global_batch]` of the fake samples `train_step` draws at `step`,
+  None for an unconditional GAN."""
+  labels = sample_labels(gan, jax.random.fold_in(_latent_rng(rng, step), 1),
+                         gan.n_critic * global_batch)
+  return None if labels is None else labels.reshape(gan.n_critic, global_batch)
+
+
+def _split_batch(gan: GAN, batch: Batch) -> tuple[jax.Array, jax.Array | None]:
+  """`(samples, labels)` of a batch, checking it matches the GAN's conditioning."""
+  conditional_batch = isinstance(batch, (tuple, list))
+  if bool(gan.num_classes) != conditional_batch:
+    raise ValueError(
+        f"A {'conditional' if gan.num_classes else 'unconditional'} GAN takes batches of "
+        f"{'(samples, labels)' if gan.num_classes else 'samples alone'}; got "
+        f"{'a pair' if conditional_batch else 'an array'}.")
+  return tuple(batch) if conditional_batch else (batch, None)
+
+
+def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
                axis_name: str | None = None) -> tuple[GANState, Metrics]:
   """One training step: `gan.n_critic` D updates and one G update.
 
   Args:
     gan: the fixed definition (models, optimizers, loss, schedule, tricks).
     state: the current state.
-    batch: `[n_critic * per_device_batch, *data_shape]` real samples (this device's share).
+    batch: `[n_critic * per_device_batch, *data_shape]` real samples (this device's share),
+      or `(samples, labels [n_critic * per_device_batch])` for a conditional GAN.
     rng: the run's key, the same on every device; the step draws from
       `fold_in(rng, state.step)`, so results depend only on the seed and the step.
     axis_name: the pmap axis to average over, or None under jit.
@@ -177,43 +216,52 @@ def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
         state.step, std=gan.instance_noise_std, anneal_steps=gan.instance_noise_anneal_steps)
   ctx = _Context(state.step, noise_std, axis_name)
 
-  per_device_batch = batch.shape[0] // gan.n_critic
-  real = batch.reshape(gan.n_critic, per_device_batch, *batch.shape[1:])
+  samples, labels = _split_batch(gan, batch)
+  per_device_batch = samples.shape[0] // gan.n_critic
+  real, real_labels = jax.tree.map(
+      lambda x: x.reshape(gan.n_critic, per_device_batch, *x.shape[1:]), (samples, labels))
   num_devices = 1 if axis_name is None else lax.axis_size(axis_name)
-  latents = _device_share(step_latents(gan, rng, state.step, per_device_batch * num_devices),
-                          axis_name, axis=1)
+  global_batch = per_device_batch * num_devices
+  latents, fake_labels = _device_share(
+      (step_latents(gan, rng, state.step, global_batch),
+       step_labels(gan, rng, state.step, global_batch)), axis_name, axis=1)
   d_rngs = jax.random.split(d_rng, gan.n_critic)
   g, d = state.g, state.d
 
   # All D updates but the last, each on a fresh fake batch (n_critic > 1 only).
   def critic_update(carry, inputs):
     g_stats, d = carry
-    real_i, latents_i, rng_i = inputs
-    fake, g_stats = _apply(gan.generator, g.params, g_stats, latents_i)
+    real_i, real_labels_i, latents_i, fake_labels_i, rng_i = inputs
+    fake, g_stats = _apply(gan.generator, g.params, g_stats, latents_i, fake_labels_i)
     replay_rng, rng_i = jax.random.split(rng_i)
-    d, _ = _d_step(gan, ctx, d, real_i, _replayed(gan, state, fake, replay_rng), rng_i)
+    d, _ = _d_step(gan, ctx, d, real_i, real_labels_i,
+                   _replayed(gan, state, fake, replay_rng), fake_labels_i, rng_i)
     return (g_stats, d), None
 
   g_stats = g.batch_stats
   if gan.n_critic > 1:
-    (g_stats, d), _ = lax.scan(critic_update, (g_stats, d),
-                               (real[:-1], latents[:-1], d_rngs[:-1]))
+    all_but_last = jax.tree.map(lambda x: x[:-1],
+                                (real, real_labels, latents, fake_labels, d_rngs))
+    (g_stats, d), _ = lax.scan(critic_update, (g_stats, d), all_but_last)
 
   # One G forward pass serves the last D update and the G update.
+  real, real_labels, latents, fake_labels = jax.tree.map(
+      lambda x: x[-1], (real, real_labels, latents, fake_labels))
   fake, g_pullback, g_stats = jax.vjp(
-      lambda p: _apply(gan.generator, p, g_stats, latents[-1]), g.params, has_aux=True)
+      lambda p: _apply(gan.generator, p, g_stats, latents, fake_labels), g.params, has_aux=True)
   replay_rng, d_rng = jax.random.split(d_rngs[-1])
   d_fake = _replayed(gan, state, fake, replay_rng)
   fake_rng, real_rng = jax.random.split(g_rng)
 
   if gan.schedule == "alternating":
     # Last D update, then G's loss against the updated D.
-    d, metrics = _d_step(gan, ctx, d, real[-1], d_fake, d_rng)
+    d, metrics = _d_step(gan, ctx, d, real, real_labels, d_fake, fake_labels, d_rng)
 
     def g_loss_fn(fake):
-      fake_logits, d_stats = _discriminate(gan, ctx, d.params, d.batch_stats, fake, fake_rng)
+      fake_logits, d_stats = _discriminate(gan, ctx, d.params, d.batch_stats, fake, fake_labels,
+                                           fake_rng)
       real_logits = lambda: _discriminate(  # noqa: E731
-          gan, ctx, d.params, d.batch_stats, real[-1], real_rng)[0]
+          gan, ctx, d.params, d.batch_stats, real, real_labels, real_rng)[0]
       return _generator_adversarial_loss(gan, fake_logits, real_logits), d_stats
 
     (g_loss, d_stats), fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
@@ -222,7 +270,7 @@ def train_step(gan: GAN, state: GANState, batch: jax.Array, rng: jax.Array, *,
     # Both losses from one forward pass through D; each player's gradient by its own pullback.
     def losses(d_params, fake):
       d_loss, (d_stats, real_logits, fake_logits, terms) = _d_loss(
-          gan, ctx, d_params, d, real[-1], fake, d_rng)
+          gan, ctx, d_params, d, real, real_labels, fake, fake_labels, d_rng)
       g_loss = _generator_adversarial_loss(gan, fake_logits, lambda: real_logits)
       return (d_loss, g_loss), (d_stats, real_logits, fake_logits, terms)
 
@@ -281,6 +329,8 @@ def _skip_if_nonfinite(state: GANState, new_state: GANState,
   return kept, metrics | {"skipped": (~finite).astype(jnp.float32)}
 
 
-def generate(gan: GAN, g: Player, latents: jax.Array) -> jax.Array:
-  """Samples `[n, *data_shape]` from latents `[n, latent_dim]`, BatchNorm in inference mode."""
-  return _apply(gan.generator, g.params, g.batch_stats, latents, train=False)[0]
+def generate(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array | None = None
+             ) -> jax.Array:
+  """Samples `[n, *data_shape]` from latents `[n, latent_dim]` (and, for a conditional GAN,
+  labels `[n]`), BatchNorm in inference mode."""
+  return _apply(gan.generator, g.params, g.batch_stats, latents, labels, train=False)[0]

@@ -28,7 +28,7 @@ from jaxgan import (
 )
 from jaxgan.errors import ConfigError
 from jaxgan.metric_writer import MetricWriter
-from jaxgan.state import GAN, GANState, init_state, sample_latents
+from jaxgan.state import GAN, GANState, init_state
 from jaxgan.step import AXIS, train_step
 
 log = logging.getLogger(__name__)
@@ -64,16 +64,21 @@ def build_penalty(entry: dict) -> regularizers.Penalty:
 
 
 def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -> GAN:
-  """The GAN a config describes, for data samples of shape `data_shape`."""
+  """The GAN a config describes, for data samples of shape `data_shape`; conditional on
+  the dataset's classes if `config.conditional`."""
   pair = models.get(config.model)
   generator_kwargs = config.generator.to_dict()
   pair.check_data_shape(data_shape, generator_kwargs)
+  num_classes = 0
+  if config.get("conditional", False):  # Absent from configs saved before it existed.
+    num_classes = data.num_classes(config.dataset, config.data_dir or None)
+  conditioning = {"num_classes": num_classes} if num_classes else {}
   d_optimizer = build_optimizer(config.d_optimizer)
   if config.d_weight_clip:
     d_optimizer = optax.chain(d_optimizer, regularizers.clip_weights(config.d_weight_clip))
   return GAN(
-      generator=pair.generator(data_shape=data_shape, **generator_kwargs),
-      discriminator=pair.discriminator(**config.discriminator.to_dict()),
+      generator=pair.generator(data_shape=data_shape, **generator_kwargs, **conditioning),
+      discriminator=pair.discriminator(**config.discriminator.to_dict(), **conditioning),
       g_optimizer=build_optimizer(config.g_optimizer),
       d_optimizer=d_optimizer,
       loss=losses.get(config.loss, **config.loss_kwargs.to_dict()),
@@ -89,6 +94,7 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       replay_fraction=config.replay.fraction,
       g_ema_decay=config.g_ema_decay,
       skip_nonfinite_updates=config.skip_nonfinite_updates,
+      num_classes=num_classes,
   )
 
 
@@ -114,6 +120,7 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
   if 0 < config.replay.size < config.batch_size:
     raise ConfigError(f"replay.size={config.replay.size} must hold at least one batch "
                       f"({config.batch_size}), or be 0 to turn the replay buffer off.")
+  evaluation.check_config(config)
   if config.batch_size % num_devices:
     raise ConfigError(
         f"batch_size={config.batch_size} is not divisible by the {num_devices} devices: "
@@ -121,12 +128,14 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
         f"--config.num_devices to a divisor of {config.batch_size}.")
 
 
-def shard_batch(batch: np.ndarray, num_devices: int, n_critic: int) -> np.ndarray:
-  """`[n_critic * batch, ...]` -> `[devices, n_critic * batch / devices, ...]`, giving each
-  device the same share of every critic step's batch."""
-  per_device = batch.shape[0] // (n_critic * num_devices)
-  batch = batch.reshape(n_critic, num_devices, per_device, *batch.shape[1:]).swapaxes(0, 1)
-  return batch.reshape(num_devices, n_critic * per_device, *batch.shape[3:])
+def shard_batch(batch: data.Batch, num_devices: int, n_critic: int) -> data.Batch:
+  """`[n_critic * batch, ...]` -> `[devices, n_critic * batch / devices, ...]` (for each
+  array of the batch), giving each device the same share of every critic step's batch."""
+  def shard(x: np.ndarray) -> np.ndarray:
+    per_device = x.shape[0] // (n_critic * num_devices)
+    x = x.reshape(n_critic, num_devices, per_device, *x.shape[1:]).swapaxes(0, 1)
+    return x.reshape(num_devices, n_critic * per_device, *x.shape[3:])
+  return jax.tree.map(shard, batch)
 
 
 def compile_step(gan: GAN, num_devices: int) -> Callable:
@@ -165,13 +174,15 @@ def _check_finite(metrics: list[dict], first_step: int, manager) -> None:
           f"skip_nonfinite_updates=True to drop such updates.")
 
 
-def _save_samples(gan: GAN, state: GANState, latents: jax.Array, samples_dir: str) -> None:
-  """`samples/step_<n>.png` from G, and `ema_step_<n>.png` from the EMA G if there is one."""
+def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array | None],
+                  samples_dir: str) -> None:
+  """`samples/step_<n>.png` from G on the fixed `(latents, labels)`, and `ema_step_<n>.png`
+  from the EMA G if there is one."""
   generators = {"": state.g} if state.g_ema is None else {"": state.g, "ema_": state.g_ema}
   for prefix, g in generators.items():
-    samples = np.asarray(evaluation.generate_fn(gan)(g, latents))
+    samples = np.asarray(evaluation.generate_fn(gan)(g, *inputs))
     pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{int(state.step):07d}.png"),
-                      pictures.samples_picture(samples))
+                      evaluation.grid_picture(gan, samples))
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
@@ -190,7 +201,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
 def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
            stop: preemption.StopRequest) -> GANState:
   dataset = data.get(config.dataset, seed=config.seed, image_size=config.image_size,
-                     data_dir=config.data_dir or None, download=config.download)
+                     data_dir=config.data_dir or None, download=config.download,
+                     with_labels=config.conditional)
   gan = build_gan(config, dataset.data_shape)
 
   init_rng, step_rng, sample_rng = jax.random.split(jax.random.key(config.seed), 3)
@@ -211,7 +223,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
     log.info("Evaluating every %d steps on %s.", config.eval_every_steps,
              evaluator.describe(config.eval_num_samples))
   eval_rng = jax.random.fold_in(sample_rng, 1)
-  fixed_latents = sample_latents(gan, sample_rng, config.num_samples)
+  fixed_inputs = evaluation.grid_inputs(gan, sample_rng, config.num_samples)
   samples_dir = os.path.join(workdir, "samples")
   os.makedirs(samples_dir, exist_ok=True)
 
@@ -254,11 +266,11 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
                  " | ".join(f"{k} {v:.4g}" for k, v in summary.items()))
 
       if step % config.sample_every_steps == 0 or is_last:
-        _save_samples(gan, single(state), fixed_latents, samples_dir)
+        _save_samples(gan, single(state), fixed_inputs, samples_dir)
 
       if evaluator and (step % config.eval_every_steps == 0 or is_last):
         current = single(state)
-        results, _ = evaluator(gan, current.sampler, eval_rng, config.eval_num_samples)
+        results, _, _ = evaluator(gan, current.sampler, eval_rng, config.eval_num_samples)
         writer.write(step, results)
         log.info("eval at step %d | %s", step, " | ".join(f"{k} {v:.4g}"
                                                           for k, v in results.items()))

@@ -17,6 +17,12 @@ def data_dir(tmp_path_factory) -> str:
   return str(tmp_path_factory.mktemp("tfds"))
 
 
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> str:
+  """Where the session's feature classifiers are trained once and kept."""
+  return str(tmp_path_factory.mktemp("classifiers"))
+
+
 def _tiny_run(config, *, num_samples: int):
   """Four steps at batch 8, logging, drawing and saving every 2, on one device."""
   config.batch_size = 8

@@ -15,11 +15,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory) -> str:
-  return str(tmp_path_factory.mktemp("classifiers"))
-
-
-@pytest.fixture(scope="session")
 def digits_classifier(cache_dir, data_dir):
   return classifier.load_or_train("sklearn_digits", 16, cache_dir=cache_dir, data_dir=data_dir)
 

@@ -13,7 +13,7 @@ DEVICES = 4
 def _run_both(config, steps: int = 2):
   """The same steps through jit on one device and pmap on four; returns both final states."""
   dataset = data.get(config.dataset, seed=0, image_size=config.image_size,
-                     data_dir=config.data_dir or None)
+                     data_dir=config.data_dir or None, with_labels=config.conditional)
   gan = trainer.build_gan(config, dataset.data_shape)
   state = init_state(gan, jax.random.key(0), dataset.data_shape)
   rng = jax.random.key(1)
@@ -30,10 +30,11 @@ def _run_both(config, steps: int = 2):
   return jit_state, jit_metrics, pmap_state, pmap_metrics
 
 
-@pytest.mark.parametrize("n_critic", [1, 2])
-def test_pmap_equals_jit_without_batch_norm(ring_config, n_critic):
+@pytest.mark.parametrize("n_critic, conditional", [(1, False), (2, False), (2, True)])
+def test_pmap_equals_jit_without_batch_norm(ring_config, n_critic, conditional):
   assert jax.local_device_count() == DEVICES
   ring_config.n_critic = n_critic
+  ring_config.conditional = conditional
   jit_state, jit_metrics, pmap_state, pmap_metrics = _run_both(ring_config)
   for player in ("g", "d"):
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6),
