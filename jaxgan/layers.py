@@ -10,7 +10,9 @@ kernel gradient is 8-15x slower. The functions here compute the same values
   pixel parity, computed as one convolution with 4x the output features and
   interleaved ("sub-pixel");
 - the kernel gradient of a transposed convolution is that of the strided
-  convolution it is the adjoint of.
+  convolution it is the adjoint of;
+- the kernel gradient of a stride-2, 4x4 convolution is four matmuls over 2x2
+  pixel blocks of its input ("space to depth").
 
 On GPU and TPU, where the native kernels are fast, the plain lax forms are used.
 """
@@ -36,6 +38,39 @@ def _strided_conv(inputs: Array, kernel: Array, stride: int, padding: int) -> Ar
   return lax.conv_general_dilated(
       inputs, kernel, (stride, stride), ((padding, padding), (padding, padding)),
       dimension_numbers=_DIMENSIONS)
+
+
+def _kernel_grad(inputs: Array, output_grad: Array, kernel: Array, stride: int,
+                 padding: int) -> Array:
+  """The gradient of `<output_grad, _strided_conv(inputs, kernel)>` in `kernel`."""
+  _, h, w, _ = inputs.shape
+  if ((stride, padding, kernel.shape[0], kernel.shape[1]) == (2, 1, 4, 4)
+      and output_grad.shape[1:3] == (h // 2, w // 2) and h % 2 == w % 2 == 0
+      and jax.default_backend() == "cpu"):
+    return _space_to_depth_kernel_grad(inputs, output_grad)
+  _, pullback = jax.vjp(lambda k: _strided_conv(inputs, k, stride, padding), kernel)
+  return pullback(output_grad)[0]
+
+
+def _space_to_depth_kernel_grad(inputs: Array, output_grad: Array) -> Array:
+  """`_kernel_grad` for stride 2, 4x4 kernels, padding 1, as four matmuls.
+
+  Split the padded input into 2x2 pixel blocks: kernel tap `(2a + r, 2b + s)` meets
+  pixel `(r, s)` of block `(y + a, x + b)` at output `(y, x)`. So the taps of block
+  offset `(a, b)` are one matmul, blocks shifted by `(a, b)` `[n*h*w, 4*in]` against
+  the output gradient `[n*h*w, out]`. On XLA:CPU this is 1.2-2.5x faster than the
+  convolution XLA derives (measured per layer of the benchmark DCGANs).
+  """
+  n, h, w, in_features = inputs.shape
+  rows, cols = h // 2, w // 2
+  blocks = jnp.pad(inputs, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  blocks = blocks.reshape(n, rows + 1, 2, cols + 1, 2, in_features).transpose(0, 1, 3, 2, 4, 5)
+  output_grad = output_grad.reshape(n * rows * cols, -1)
+  grads = [blocks[:, a:a + rows, b:b + cols].reshape(n * rows * cols, -1).T @ output_grad
+           for a in (0, 1) for b in (0, 1)]
+  # [a, b, r, s, in, out] -> [2a + r, 2b + s, in, out]
+  grads = jnp.stack(grads).reshape(2, 2, 2, 2, in_features, -1).transpose(0, 2, 1, 3, 4, 5)
+  return grads.reshape(4, 4, in_features, -1)
 
 
 def _dilated_conv_transpose(inputs: Array, kernel: Array, stride: int, padding: int,
@@ -107,10 +142,8 @@ def _conv_transpose_bwd(stride, padding, residuals, output_grad):
   # The layer is bilinear: <g, conv_transpose(x, k)> = <conv(g, k), x>, so both
   # gradients are those of the ordinary strided convolution applied to g.
   inputs, kernel = residuals
-  inputs_grad, pullback = jax.vjp(
-      lambda k: _strided_conv(output_grad, k, stride, padding), kernel)
-  (kernel_grad,) = pullback(inputs)
-  return inputs_grad, kernel_grad
+  inputs_grad = _strided_conv(output_grad, kernel, stride, padding)
+  return inputs_grad, _kernel_grad(output_grad, inputs, kernel, stride, padding)
 
 
 conv_transpose.defvjp(_conv_transpose_fwd, _conv_transpose_bwd)
@@ -129,10 +162,8 @@ def _conv_fwd(inputs, kernel, stride, padding):
 
 def _conv_bwd(stride, padding, residuals, output_grad):
   inputs, kernel = residuals
-  _, pullback = jax.vjp(lambda k: _strided_conv(inputs, k, stride, padding), kernel)
-  (kernel_grad,) = pullback(output_grad)
   inputs_grad = _transposed(output_grad, kernel, stride, padding, inputs.shape[1:3])
-  return inputs_grad, kernel_grad
+  return inputs_grad, _kernel_grad(inputs, output_grad, kernel, stride, padding)
 
 
 conv.defvjp(_conv_fwd, _conv_bwd)

@@ -37,3 +37,21 @@ def test_conv_transpose_is_the_adjoint_of_the_strided_conv():
   lhs = jnp.sum(layers.conv_transpose(x, k, 2, 1) * u)
   rhs = jnp.sum(x * layers._strided_conv(u, k, 2, 1))
   np.testing.assert_allclose(lhs, rhs, rtol=1e-5)
+
+
+@pytest.mark.parametrize("size,stride,padding,kernel", [(8, 2, 1, 4), (16, 2, 1, 4), (7, 2, 1, 4),
+                                                        (6, 1, 1, 3)])
+def test_strided_conv_gradients_equal_autodiff(size, stride, padding, kernel):
+  """Even sizes with stride 2, 4x4, padding 1 take the space-to-depth kernel gradient (and,
+  from 16x16, the sub-pixel input gradient); the others XLA's own."""
+  x = jax.random.normal(jax.random.key(0), (2, size, size, 3))
+  k = jax.random.normal(jax.random.key(1), (kernel, kernel, 3, 8))
+  y = layers.conv(x, k, stride, padding)
+  np.testing.assert_allclose(y, layers._strided_conv(x, k, stride, padding), rtol=1e-6)
+  cotangent = jax.random.normal(jax.random.key(2), y.shape)
+  fast = jax.grad(lambda x, k: jnp.sum(layers.conv(x, k, stride, padding) * cotangent),
+                  (0, 1))(x, k)
+  plain = jax.grad(lambda x, k: jnp.sum(layers._strided_conv(x, k, stride, padding) * cotangent),
+                   (0, 1))(x, k)
+  for a, b in zip(fast, plain):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
