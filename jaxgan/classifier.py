@@ -7,9 +7,10 @@ its softmax for the classifier score. It is trained once per (dataset, image siz
 seed), saved with orbax under `cache_dir`, and reloaded after.
 """
 
+import functools
 import logging
 import os
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -38,6 +39,15 @@ class LeNet(nn.Module):
     return features, nn.Dense(self.num_classes)(features)
 
 
+def embed_in_batches(fn: Callable[[jax.Array], tuple[jax.Array, jax.Array]], images: np.ndarray,
+                     batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+  """`fn(images) -> (features, probs)` applied `batch_size` images at a time, on the host."""
+  outputs = [jax.device_get(fn(jnp.asarray(images[i:i + batch_size])))
+             for i in range(0, len(images), batch_size)]
+  features, probs = (np.concatenate(parts) for parts in zip(*outputs))
+  return features, probs
+
+
 class Classifier(NamedTuple):
   """A trained classifier: `embed(images) -> (features, probs)` in batches, and its test
   accuracy."""
@@ -46,12 +56,7 @@ class Classifier(NamedTuple):
 
   def embed(self, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Features `[n, 128]` and class probabilities `[n, 10]` of images `[n, h, w, c]`."""
-    features, probs = [], []
-    for i in range(0, len(images), batch_size):
-      f, p = _embed(self.params, jnp.asarray(images[i:i + batch_size]))
-      features.append(np.asarray(f))
-      probs.append(np.asarray(p))
-    return np.concatenate(features), np.concatenate(probs)
+    return embed_in_batches(functools.partial(_embed, self.params), images, batch_size)
 
 
 @jax.jit

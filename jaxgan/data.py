@@ -161,12 +161,10 @@ def get(name: str, *, seed: int, image_size: int, split: str = "train",
   to `image_size`; `with_labels` for batches of `(samples, labels)`."""
   if name in MIXTURES:
     return mixture_dataset(name, seed, with_labels=with_labels)
-  if not with_labels:
-    images = load_images(name, split=split, data_dir=data_dir, download=download)
-    return array_dataset(name, resize_images(images, image_size), seed)
-  classes = num_classes(name, data_dir)
-  images, labels = load_images(name, split=split, data_dir=data_dir, download=download,
-                               with_labels=True)
+  classes = num_classes(name, data_dir) if with_labels else 0
+  loaded = load_images(name, split=split, data_dir=data_dir, download=download,
+                       with_labels=with_labels)
+  images, labels = loaded if with_labels else (loaded, None)
   return array_dataset(name, resize_images(images, image_size), seed, labels, classes)
 
 

@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan import classifier
+
 WEIGHTS_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
                "pt_inception-2015-12-05-6726825d.pth")
 INPUT_SIZE = 299
@@ -238,10 +240,8 @@ class InceptionFeatures(NamedTuple):
   input_size: int = INPUT_SIZE
 
   def embed(self, images: np.ndarray, batch_size: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    outputs = [jax.device_get(_embed(self.variables, jnp.asarray(images[i:i + batch_size]),
-                                     self.input_size))
-               for i in range(0, len(images), batch_size)]
-    return tuple(np.concatenate(parts) for parts in zip(*outputs))
+    return classifier.embed_in_batches(
+        lambda batch: _embed(self.variables, batch, self.input_size), images, batch_size)
 
 
 @functools.partial(jax.jit, static_argnums=2)
