@@ -39,13 +39,26 @@ def test_conv_transpose_is_the_adjoint_of_the_strided_conv():
   np.testing.assert_allclose(lhs, rhs, rtol=1e-5)
 
 
-@pytest.mark.parametrize("size,stride,padding,kernel", [(8, 2, 1, 4), (16, 2, 1, 4), (7, 2, 1, 4),
-                                                        (6, 1, 1, 3)])
-def test_strided_conv_gradients_equal_autodiff(size, stride, padding, kernel):
-  """Even sizes with stride 2, 4x4, padding 1 take the space-to-depth kernel gradient (and,
-  from 16x16, the sub-pixel input gradient); the others XLA's own."""
-  x = jax.random.normal(jax.random.key(0), (2, size, size, 3))
-  k = jax.random.normal(jax.random.key(1), (kernel, kernel, 3, 8))
+@pytest.mark.parametrize("route", ["_subpixel_conv_transpose", "_phase_conv_transpose",
+                                   "_matmul_conv_transpose"])
+@pytest.mark.parametrize("size,in_features,out_features", [(4, 6, 2), (8, 3, 5)])
+def test_stride_2_conv_transpose_routes_equal_the_dilated_convolution(
+    route, size, in_features, out_features):
+  x = jax.random.normal(jax.random.key(0), (2, size, size + 2, in_features))
+  k = jax.random.normal(jax.random.key(1), (4, 4, out_features, in_features))
+  expected = layers._dilated_conv_transpose(x, k, 2, 1, (2 * size, 2 * size + 4))
+  np.testing.assert_allclose(getattr(layers, route)(x, k), expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("size,stride,padding,kernel,in_features", [
+    (8, 2, 1, 4, 3), (16, 2, 1, 4, 3), (8, 2, 1, 4, 16), (16, 2, 1, 4, 16), (7, 2, 1, 4, 3),
+    (6, 1, 1, 3, 3)])
+def test_strided_conv_gradients_equal_autodiff(size, stride, padding, kernel, in_features):
+  """Even sizes with stride 2, 4x4, padding 1 take the space-to-depth kernel gradient (image
+  channels in) and the matmul (image channels), phase (4x4 gradient maps) or sub-pixel
+  (8x8) input gradient; the others XLA's own."""
+  x = jax.random.normal(jax.random.key(0), (2, size, size, in_features))
+  k = jax.random.normal(jax.random.key(1), (kernel, kernel, in_features, 8))
   y = layers.conv(x, k, stride, padding)
   np.testing.assert_allclose(y, layers._strided_conv(x, k, stride, padding), rtol=1e-6)
   cotangent = jax.random.normal(jax.random.key(2), y.shape)
