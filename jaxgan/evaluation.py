@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgan import classifier, data, inception, metrics, pictures
+from jaxgan import classifier, data, inception, layers, metrics, pictures
 from jaxgan.errors import ConfigError
 from jaxgan.state import GAN, Player, balanced_labels, sample_latents
 from jaxgan.step import generate
@@ -76,7 +76,7 @@ def grid_picture(gan: GAN, samples: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=8)
 def generate_fn(gan: GAN):
   """`generate` for `gan`, jitted once per GAN."""
-  return jax.jit(functools.partial(generate, gan))
+  return jax.jit(functools.partial(generate, gan), compiler_options=layers.compiler_options())
 
 
 class Evaluator:

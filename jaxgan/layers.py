@@ -7,9 +7,8 @@ kernel gradient is 8-15x slower. The functions here compute the same values
 (tested against autodiff) by other routes:
 
 - a stride-2, 4x4 transposed convolution is four 2x2 convolutions, one per output
-  pixel parity, interleaved: run as one convolution with 4x the output features
-  ("sub-pixel") on large maps, as four on small maps, and as one matmul followed by
-  shifted sums when it makes image channels;
+  pixel parity, interleaved, or, when it makes image channels, one matmul followed
+  by shifted sums;
 - the kernel gradient of a transposed convolution is that of the strided
   convolution it is the adjoint of;
 - the kernel gradient of a stride-2, 4x4 convolution of image channels is four
@@ -45,8 +44,8 @@ def _kernel_grad(inputs: Array, output_grad: Array, kernel: Array, stride: int,
                  padding: int) -> Array:
   """The gradient of `<output_grad, _strided_conv(inputs, kernel)>` in `kernel`."""
   _, h, w, in_features = inputs.shape
-  # Measured per layer of the benchmark DCGANs on XLA:CPU: the matmuls are 2-3x faster
-  # than XLA's convolution for image channels in, 1.3-2x slower for wider inputs.
+  # Measured per layer of the benchmark DCGANs on XLA:CPU: the matmuls are 1.2-1.4x
+  # faster than XLA's convolution for image channels in, 1.4-2.3x slower for wider inputs.
   if ((stride, padding, kernel.shape[0], kernel.shape[1]) == (2, 1, 4, 4)
       and output_grad.shape[1:3] == (h // 2, w // 2) and h % 2 == w % 2 == 0
       and in_features <= 4 and jax.default_backend() == "cpu"):
@@ -99,23 +98,9 @@ def _interleave(phases: list[list[Array]]) -> Array:
   return jnp.stack(rows, axis=2).reshape(n, 2 * h, 2 * w, c)
 
 
-def _subpixel_conv_transpose(inputs: Array, kernel: Array) -> Array:
-  """`_dilated_conv_transpose` for stride 2, 4x4 kernels, padding 1, without the zeros:
-  one 2x2 convolution over the padded input with the four phase kernels side by side."""
-  _, h, w, _ = inputs.shape
-  phase_kernels = jnp.concatenate(
-      [_phase_kernel(kernel, a, b) for a in (0, 1) for b in (0, 1)], -1)
-  padded = jnp.pad(inputs, ((0, 0), (1, 1), (1, 1), (0, 0)))
-  phases = lax.conv_general_dilated(padded, phase_kernels, (1, 1), "VALID",
-                                    dimension_numbers=_DIMENSIONS)
-  phases = phases.reshape(*phases.shape[:3], 2, 2, -1)
-  # Parity 0 reads windows m (x[m-1], x[m]); parity 1 reads windows m + 1.
-  return _interleave([[phases[:, a:a + h, b:b + w, a, b] for b in (0, 1)] for a in (0, 1)])
-
-
 def _phase_conv_transpose(inputs: Array, kernel: Array) -> Array:
-  """`_subpixel_conv_transpose` as four 2x2 convolutions, each padded on the side its
-  parity reads: no output computed twice, which pays on small maps."""
+  """`_dilated_conv_transpose` for stride 2, 4x4 kernels, padding 1, without the zeros:
+  four 2x2 convolutions, one per output pixel parity, each padded on the side it reads."""
   pads = ((1, 0), (0, 1))  # Parity 0 reads x[m-1], x[m]; parity 1 x[m], x[m+1].
   return _interleave([[lax.conv_general_dilated(inputs, _phase_kernel(kernel, a, b), (1, 1),
                                                 (pads[a], pads[b]), dimension_numbers=_DIMENSIONS)
@@ -123,7 +108,7 @@ def _phase_conv_transpose(inputs: Array, kernel: Array) -> Array:
 
 
 def _matmul_conv_transpose(inputs: Array, kernel: Array) -> Array:
-  """`_subpixel_conv_transpose` as one matmul and shifted sums, for few output features.
+  """`_phase_conv_transpose` as one matmul and shifted sums, for few output features.
 
   Every input pixel's contribution to its 4x4 output window is one matmul
   `[n*h*w, in] @ [in, 16*out]`; output pixel `2m + r` then sums taps
@@ -146,19 +131,30 @@ def _matmul_conv_transpose(inputs: Array, kernel: Array) -> Array:
 def _transposed(inputs: Array, kernel: Array, stride: int, padding: int,
                 out_hw: tuple[int, int]) -> Array:
   """The adjoint of `_strided_conv`, computed the fastest way this backend has."""
-  n, h, w, _ = inputs.shape
+  _, h, w, _ = inputs.shape
   if (jax.default_backend() == "cpu" and out_hw == (2 * h, 2 * w)
       and (stride, padding, kernel.shape[0], kernel.shape[1]) == (2, 1, 4, 4)):
     # Measured per layer of the benchmark DCGANs on XLA:CPU, against the lhs-dilated
-    # convolution: the matmul 1.3-3x faster for image channels out, the four phase
-    # convolutions up to 1.5x faster on 4x4 maps, the sub-pixel one 1.6-2.5x faster
-    # from 8x8 up.
+    # convolution: the matmul 2-3x faster for image channels out, the phase
+    # convolutions 1.1-2.6x faster otherwise.
     if kernel.shape[2] <= 4:
       return _matmul_conv_transpose(inputs, kernel)
-    if min(h, w) < 8:
-      return _phase_conv_transpose(inputs, kernel)
-    return _subpixel_conv_transpose(inputs, kernel)
+    return _phase_conv_transpose(inputs, kernel)
   return _dilated_conv_transpose(inputs, kernel, stride, padding, out_hw)
+
+
+def compiler_options() -> dict[str, str] | None:
+  """`jax.jit(..., compiler_options=...)` for functions built from these layers.
+
+  XLA:CPU hands convolutions and elementwise fusions to YNNPACK by default. On the
+  benchmark DCGANs its own convolutions are 15-30% faster per layer, while YNNPACK's
+  matmuls and reductions remain the faster ones; keeping only those in YNNPACK made
+  whole training steps 9-19% faster (MLP GAN unchanged; bench/compare.py).
+  """
+  if jax.default_backend() != "cpu":
+    return None
+  return {"xla_cpu_experimental_ynn_fusion_type":
+          "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE"}
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -200,7 +196,7 @@ conv_transpose.defvjp(_conv_transpose_fwd, _conv_transpose_bwd)
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def conv(inputs: Array, kernel: Array, stride: int, padding: int) -> Array:
   """PyTorch's `Conv2d` geometry: `[n, h, w, in]`, kernel `[k, k, in, out]` (HWIO). Its
-  input gradient is `conv_transpose` (sub-pixel where that is faster)."""
+  input gradient is `conv_transpose` (its fast forms where they apply)."""
   return _strided_conv(inputs, kernel, stride, padding)
 
 

@@ -20,6 +20,7 @@ from jaxgan import (
   checkpointing,
   data,
   evaluation,
+  layers,
   losses,
   models,
   pictures,
@@ -141,7 +142,8 @@ def shard_batch(batch: data.Batch, num_devices: int, n_critic: int) -> data.Batc
 def compile_step(gan: GAN, num_devices: int) -> Callable:
   """`train_step` compiled with jit for one device, pmap for several; the state is donated."""
   if num_devices == 1:
-    return jax.jit(functools.partial(train_step, gan), donate_argnums=0)
+    return jax.jit(functools.partial(train_step, gan), donate_argnums=0,
+                   compiler_options=layers.compiler_options())
   return jax.pmap(functools.partial(train_step, gan, axis_name=AXIS), axis_name=AXIS,
                   devices=jax.local_devices()[:num_devices], donate_argnums=0)
 
