@@ -1,14 +1,16 @@
-"""Per-layer times of the DCGAN 64x64 convolutions: jaxgan's layers against PyTorch's.
+"""Per-layer times of the DCGAN convolutions: jaxgan's layers against PyTorch's.
 
-  python bench/conv_layers.py [--batch_size 64]
+  python bench/conv_layers.py [--model dcgan64] [--batch_size 64]
 
-For each layer of bench/specs.py's dcgan64 (G's transposed convolutions, D's
+For each stride-2 layer of a bench/specs.py DCGAN (G's transposed convolutions, D's
 strided ones), prints the median milliseconds of the forward pass, the input
-gradient and the kernel gradient in jaxgan (each jitted alone), and of the forward
-pass and the whole backward pass in PyTorch eager, side by side in one process.
+gradient and the kernel gradient in jaxgan (each jitted alone, with the compiler
+options of jaxgan's train step), and of the forward pass and the whole backward
+pass in PyTorch eager, side by side in one process.
 """
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -20,11 +22,20 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import specs  # noqa: E402
 from jaxgan import layers  # noqa: E402
 
-# (transposed, input size, in features, out features), stride 2, 4x4, padding 1.
-LAYERS = [(True, 4, 512, 256), (True, 8, 256, 128), (True, 16, 128, 64), (True, 32, 64, 1),
-          (False, 64, 1, 64), (False, 32, 64, 128), (False, 16, 128, 256), (False, 8, 256, 512)]
+
+def _layers(model: str) -> list[tuple[bool, int, int, int]]:
+  """`(transposed, input size, in features, out features)` of each stride-2, 4x4,
+  padding-1 layer of `model`: G's from its base map up, then D's from the image down."""
+  (size, _, channels), overrides = specs.MODELS[model]
+  g_widths = (*overrides["generator"]["features"], channels)
+  d_widths = (channels, *overrides["discriminator"]["features"])
+  base = size // 2 ** (len(g_widths) - 1)
+  return ([(True, base * 2**i, g_widths[i], g_widths[i + 1]) for i in range(len(g_widths) - 1)]
+          + [(False, size // 2**i, d_widths[i], d_widths[i + 1])
+             for i in range(len(d_widths) - 1)])
 
 
 def _median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -41,9 +52,10 @@ def _jax_times(transposed: bool, x: np.ndarray, kernel: np.ndarray, cotangent: n
                repeats: int) -> tuple[float, float, float]:
   layer = layers.conv_transpose if transposed else layers.conv
   apply = lambda x, k: layer(x, k, 2, 1)  # noqa: E731
-  forward = jax.jit(apply)
-  input_grad = jax.jit(lambda x, k, g: jax.vjp(lambda x: apply(x, k), x)[1](g)[0])
-  kernel_grad = jax.jit(lambda x, k, g: jax.vjp(lambda k: apply(x, k), k)[1](g)[0])
+  jit = functools.partial(jax.jit, compiler_options=layers.compiler_options())
+  forward = jit(apply)
+  input_grad = jit(lambda x, k, g: jax.vjp(lambda x: apply(x, k), x)[1](g)[0])
+  kernel_grad = jit(lambda x, k, g: jax.vjp(lambda k: apply(x, k), k)[1](g)[0])
   return tuple(_median_ms(lambda f=f: jax.block_until_ready(f(*args)), repeats)
                for f, args in ((forward, (x, kernel)), (input_grad, (x, kernel, cotangent)),
                                (kernel_grad, (x, kernel, cotangent))))
@@ -66,16 +78,18 @@ def _torch_times(transposed: bool, x: np.ndarray, cotangent: np.ndarray, in_feat
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--model", choices=[m for m in specs.MODELS if m.startswith("dcgan")],
+                      default="dcgan64")
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--repeats", type=int, default=7)
   args = parser.parse_args()
   torch.set_num_threads(os.cpu_count())
   rng = np.random.default_rng(0)
-  print(f"dcgan64 layers, batch {args.batch_size}, median ms of {args.repeats} runs\n")
+  print(f"{args.model} layers, batch {args.batch_size}, median ms of {args.repeats} runs\n")
   print("| layer | size | features | jaxgan forward | input grad | kernel grad | jaxgan total | "
         "torch forward | torch backward | torch total | time jaxgan / torch |")
   print("|---|---|---|---|---|---|---|---|---|---|---|")
-  for transposed, size, in_features, out_features in LAYERS:
+  for transposed, size, in_features, out_features in _layers(args.model):
     out_size = 2 * size if transposed else size // 2
     x = rng.standard_normal((args.batch_size, size, size, in_features), np.float32)
     kernel_shape = (4, 4, out_features, in_features) if transposed else (
