@@ -31,6 +31,8 @@ _DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 # padding-1 kernel that reach it: out[2m] = x[m-1] w[3] + x[m] w[1],
 # out[2m+1] = x[m] w[2] + x[m+1] w[0].
 _PARITY_TAPS = ((3, 1), (2, 0))
+# Feature counts up to this (RGB(A), grey) take the matmul routes on CPU.
+_IMAGE_CHANNELS = 4
 
 
 def _strided_conv(inputs: Array, kernel: Array, stride: int, padding: int) -> Array:
@@ -40,15 +42,20 @@ def _strided_conv(inputs: Array, kernel: Array, stride: int, padding: int) -> Ar
       dimension_numbers=_DIMENSIONS)
 
 
+def _cpu_stride_2_4x4(stride: int, padding: int, kernel: Array) -> bool:
+  """Whether the CPU routes below apply: XLA:CPU, stride 2, 4x4 kernels, padding 1."""
+  return ((stride, padding, *kernel.shape[:2]) == (2, 1, 4, 4)
+          and jax.default_backend() == "cpu")
+
+
 def _kernel_grad(inputs: Array, output_grad: Array, kernel: Array, stride: int,
                  padding: int) -> Array:
   """The gradient of `<output_grad, _strided_conv(inputs, kernel)>` in `kernel`."""
   _, h, w, in_features = inputs.shape
   # Measured per layer of the benchmark DCGANs on XLA:CPU: the matmuls are 1.2-1.4x
   # faster than XLA's convolution for image channels in, 1.4-2.3x slower for wider inputs.
-  if ((stride, padding, kernel.shape[0], kernel.shape[1]) == (2, 1, 4, 4)
-      and output_grad.shape[1:3] == (h // 2, w // 2) and h % 2 == w % 2 == 0
-      and in_features <= 4 and jax.default_backend() == "cpu"):
+  if (_cpu_stride_2_4x4(stride, padding, kernel) and in_features <= _IMAGE_CHANNELS
+      and output_grad.shape[1:3] == (h // 2, w // 2) and h % 2 == w % 2 == 0):
     return _space_to_depth_kernel_grad(inputs, output_grad)
   _, pullback = jax.vjp(lambda k: _strided_conv(inputs, k, stride, padding), kernel)
   return pullback(output_grad)[0]
@@ -132,12 +139,11 @@ def _transposed(inputs: Array, kernel: Array, stride: int, padding: int,
                 out_hw: tuple[int, int]) -> Array:
   """The adjoint of `_strided_conv`, computed the fastest way this backend has."""
   _, h, w, _ = inputs.shape
-  if (jax.default_backend() == "cpu" and out_hw == (2 * h, 2 * w)
-      and (stride, padding, kernel.shape[0], kernel.shape[1]) == (2, 1, 4, 4)):
+  if _cpu_stride_2_4x4(stride, padding, kernel) and out_hw == (2 * h, 2 * w):
     # Measured per layer of the benchmark DCGANs on XLA:CPU, against the lhs-dilated
     # convolution: the matmul 2-3x faster for image channels out, the phase
     # convolutions 1.1-2.6x faster otherwise.
-    if kernel.shape[2] <= 4:
+    if kernel.shape[2] <= _IMAGE_CHANNELS:
       return _matmul_conv_transpose(inputs, kernel)
     return _phase_conv_transpose(inputs, kernel)
   return _dilated_conv_transpose(inputs, kernel, stride, padding, out_hw)
