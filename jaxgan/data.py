@@ -7,8 +7,14 @@ Image datasets are read once through tfds' random-access `data_source`
 in memory as uint8; batches are scaled to [-1, 1].
 """
 
+import contextlib
 import functools
+import importlib.util
+import io
+import logging
 import os
+import shutil
+import socket
 from typing import Callable, Iterator, NamedTuple
 
 import jax
@@ -18,17 +24,21 @@ import tensorflow_datasets as tfds
 from jaxgan import sklearn_digits  # noqa: F401  (registers the tfds builder)
 from jaxgan.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 # Samples `[batch, *data_shape]`, or `(samples, labels [batch])` from a labelled dataset.
 Batch = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 class Dataset(NamedTuple):
   """`batch(step, batch_size) -> [batch_size, *data_shape]` float32, deterministic in step;
-  with `num_classes > 0`, `(samples, int32 labels [batch_size])`."""
+  with `num_classes > 0`, `(samples, int32 labels [batch_size])`. A mixture has its
+  `mode_centers [modes, d]`."""
   name: str
   data_shape: tuple[int, ...]
   batch: Callable[[int, int], Batch]
   num_classes: int = 0
+  mode_centers: np.ndarray | None = None
 
 
 def _mixture(centers: np.ndarray, std: float) -> tuple[np.ndarray, float]:
@@ -44,6 +54,8 @@ MIXTURES: dict[str, tuple[np.ndarray, float]] = {
 }
 BUNDLED_IMAGES = ("sklearn_digits",)
 DOWNLOADABLE_IMAGES = ("mnist", "fashion_mnist", "cifar10")
+# tfds' own mirror, which it tries first for every dataset it downloads.
+DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 
 
 def mixture_dataset(name: str, seed: int, *, with_labels: bool = False) -> Dataset:
@@ -57,7 +69,7 @@ def mixture_dataset(name: str, seed: int, *, with_labels: bool = False) -> Datas
     points = centers[modes] + std * rng.standard_normal((batch_size, 2), dtype=np.float32)
     return (points, modes.astype(np.int32)) if with_labels else points
 
-  return Dataset(name, (2,), batch, len(centers) if with_labels else 0)
+  return Dataset(name, (2,), batch, len(centers) if with_labels else 0, centers)
 
 
 def array_dataset(name: str, images: np.ndarray, seed: int, labels: np.ndarray | None = None,
@@ -121,23 +133,99 @@ def num_classes(name: str, data_dir: str | None = None) -> int:
   return label.num_classes
 
 
+def check_can_download(name: str, *, timeout_s: float = 5.0) -> None:
+  """Raises ConfigError within seconds if tfds cannot prepare `name` here: TensorFlow is
+  not installed, or `DOWNLOAD_HOST` cannot be reached."""
+  if importlib.util.find_spec("tensorflow") is None:
+    raise ConfigError(
+        f"Preparing {name!r} needs TensorFlow, which is not installed: run "
+        f"`.venv/bin/pip install '.[datasets]'` with internet, then this command again.")
+  try:
+    socket.create_connection(DOWNLOAD_HOST, timeout=timeout_s).close()
+  except OSError as e:
+    raise ConfigError(
+        f"Cannot download {name!r}: {DOWNLOAD_HOST[0]} is out of reach ({e}). Without "
+        f"internet, prepare it on a machine that has it and point --config.data_dir at a "
+        f"copy of that data dir.") from None
+
+
+@contextlib.contextmanager
+def _removed_on_failure(paths: list[str]) -> Iterator[None]:
+  """Removes those of `paths` that did not exist before, if the body fails."""
+  new = [path for path in paths if not os.path.exists(path)]
+  try:
+    yield
+  except BaseException:
+    for path in new:
+      shutil.rmtree(path, ignore_errors=True)
+    raise
+
+
+def _prepare(builder: tfds.core.DatasetBuilder, *, download: bool) -> None:
+  """Prepares a dataset that is not prepared yet: the bundled ones from their package,
+  others by download if allowed. Whatever a failed attempt made is removed."""
+  name, root = builder.name, builder.data_dir_root
+  bundled = name in BUNDLED_IMAGES
+  if bundled:
+    log.info("Preparing %s in %s (once).", name, os.path.join(root, name))
+  elif not download:
+    raise ConfigError(
+        f"Dataset {name!r} is not prepared in {root}. Prepare it once with internet access: "
+        f".venv/bin/pip install '.[datasets]' and run with --config.download=True (or point "
+        f"--config.data_dir at a prepared copy).")
+  else:
+    check_can_download(name)
+  quiet = contextlib.ExitStack()
+  if bundled:  # A second's work: no progress bars, no "downloading" announcements.
+    tfds.disable_progress_bar()
+    quiet.callback(tfds.enable_progress_bar)
+    quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
+  with quiet, _removed_on_failure([root, os.path.join(root, name),
+                                   os.path.join(root, "downloads")]):
+    builder.download_and_prepare()
+
+
+def _read_split(builder: tfds.core.DatasetBuilder, split: str) -> list[dict]:
+  """Every example of a prepared split; ConfigError naming the folder if its files are damaged."""
+  try:
+    examples = builder.as_data_source(split=split)
+    return examples.__getitems__(range(len(examples)))
+  except Exception as e:  # pylint: disable=broad-except  Any read failure means damage.
+    raise DamagedDatasetError(builder.name, builder.data_dir,
+                              f"{type(e).__name__}: {str(e)[:160]}") from None
+
+
+class DamagedDatasetError(ConfigError):
+  """A prepared dataset whose files in `folder` cannot be read."""
+
+  def __init__(self, name: str, folder: str, reason: str):
+    self.folder = folder
+    self.problem = f"The prepared files of {name!r} in {folder} cannot be read ({reason})"
+    super().__init__(f"{self.problem}. Delete {folder} and prepare the dataset again "
+                     f"(--config.download=True).")
+
+
 def load_images(name: str, *, split: str, data_dir: str | None, download: bool,
                 with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
   """The `image` feature of a tfds split as uint8 `[n, h, w, c]` (and the `label`
-  feature `[n]` if `with_labels`), preparing the dataset if allowed."""
+  feature `[n]` if `with_labels`), preparing the dataset if allowed. A bundled dataset
+  whose files are damaged is prepared again."""
   builder = _builder(name, data_dir)
   if not builder.is_prepared():
-    if name not in BUNDLED_IMAGES and not download:
-      raise ConfigError(
-          f"Dataset {name!r} is not prepared in {os.path.dirname(builder.data_dir)}. "
-          f"Prepare it once with internet access: pip install '.[datasets]' and run with "
-          f"--config.download=True (or point --config.data_dir at a prepared copy).")
-    builder.download_and_prepare()
+    _prepare(builder, download=download)
   if split not in builder.info.splits:
     raise ConfigError(f"Dataset {name!r} has no split {split!r}; it has "
-                     f"{', '.join(builder.info.splits)}.")
-  examples = builder.as_data_source(split=split)
-  examples = examples.__getitems__(range(len(examples)))
+                      f"{', '.join(builder.info.splits)}.")
+  try:
+    examples = _read_split(builder, split)
+  except DamagedDatasetError as e:
+    if name not in BUNDLED_IMAGES:
+      raise
+    log.warning("%s; preparing it again.", e.problem)
+    shutil.rmtree(e.folder)
+    builder = _builder(name, data_dir)
+    _prepare(builder, download=False)
+    examples = _read_split(builder, split)
   images = np.stack([example["image"] for example in examples])
   images = images if images.ndim == 4 else images[..., None]
   if with_labels:

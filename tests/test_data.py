@@ -1,7 +1,11 @@
+import glob
+import os
+import time
+
 import numpy as np
 import pytest
 
-from jaxgan import data
+from jaxgan import data, sklearn_digits
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +71,66 @@ def test_missing_dataset_says_how_to_prepare_it(tmp_path):
 def test_unknown_dataset_lists_the_known_ones(tmp_path):
   with pytest.raises(ValueError, match="Unknown dataset 'nist'. Known: sklearn_digits, mnist"):
     data.get("nist", seed=0, image_size=28, data_dir=str(tmp_path))
+
+
+def test_download_without_tensorflow_fails_at_once(monkeypatch, tmp_path):
+  real_find_spec = data.importlib.util.find_spec
+  monkeypatch.setattr(data.importlib.util, "find_spec",
+                      lambda name: None if name == "tensorflow" else real_find_spec(name))
+  with pytest.raises(ValueError, match=r"Preparing 'mnist' needs TensorFlow, which is not "
+                                       r"installed: run `.venv/bin/pip install '.\[datasets\]'`"):
+    data.get("mnist", seed=0, image_size=28, data_dir=str(tmp_path / "tfds"), download=True)
+  assert not os.path.exists(tmp_path / "tfds")
+
+
+def test_download_without_internet_fails_within_seconds(monkeypatch, tmp_path):
+  monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: object())  # "Installed".
+  monkeypatch.setattr(data, "DOWNLOAD_HOST", ("host.invalid", 443))  # Never resolves.
+  start = time.monotonic()
+  with pytest.raises(ValueError, match="Cannot download 'mnist': host.invalid is out of reach"):
+    data.get("mnist", seed=0, image_size=28, data_dir=str(tmp_path / "tfds"), download=True)
+  assert time.monotonic() - start < 10
+  assert not os.path.exists(tmp_path / "tfds")
+
+
+def test_a_failed_preparation_leaves_nothing_behind(monkeypatch, tmp_path):
+  def fail(self, dl_manager):
+    raise ConnectionError("the network went away")
+  monkeypatch.setattr(sklearn_digits.SklearnDigits, "_split_generators", fail)
+  with pytest.raises(ConnectionError):
+    data.get("sklearn_digits", seed=0, image_size=16, data_dir=str(tmp_path / "tfds"))
+  assert not os.path.exists(tmp_path / "tfds")
+  (tmp_path / "kept").mkdir()  # A data dir that existed stays, emptied of what was made.
+  with pytest.raises(ConnectionError):
+    data.get("sklearn_digits", seed=0, image_size=16, data_dir=str(tmp_path / "kept"))
+  assert os.listdir(tmp_path / "kept") == []
+
+
+def _damage(data_dir) -> str:
+  """Flips bytes in the middle of the prepared digits' train file; returns its folder."""
+  (path,) = glob.glob(os.path.join(data_dir, "sklearn_digits", "*",
+                                   "sklearn_digits-train.array_record-*"))
+  contents = bytearray(open(path, "rb").read())
+  contents[2000:2100] = bytes(b ^ 0xFF for b in contents[2000:2100])
+  open(path, "wb").write(bytes(contents))
+  return os.path.dirname(path)
+
+
+def test_damaged_bundled_digits_are_prepared_again(tmp_path, caplog):
+  intact = data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path),
+                            download=False)
+  folder = _damage(tmp_path)
+  again = data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path),
+                           download=False)
+  np.testing.assert_array_equal(again, intact)
+  assert f"The prepared files of 'sklearn_digits' in {folder} cannot be read" in caplog.text
+  assert "preparing it again" in caplog.text
+
+
+def test_a_damaged_downloaded_dataset_names_its_folder_and_the_fix(tmp_path, monkeypatch):
+  data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path), download=False)
+  folder = _damage(tmp_path)
+  monkeypatch.setattr(data, "BUNDLED_IMAGES", ())  # Treated like mnist: never re-made silently.
+  with pytest.raises(ValueError, match=f"in {folder} cannot be read .*Corrupted.*Delete {folder} "
+                                       f"and prepare the dataset again"):
+    data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path), download=False)
