@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import orbax.checkpoint as ocp
+import tqdm
 
 from jaxgan import data
 
@@ -54,6 +55,10 @@ class Classifier(NamedTuple):
   params: dict
   test_accuracy: float
 
+  @property
+  def num_classes(self) -> int:
+    return self.params["Dense_1"]["bias"].shape[-1]
+
   def embed(self, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Features `[n, 128]` and class probabilities `[n, 10]` of images `[n, h, w, c]`."""
     return embed_in_batches(functools.partial(_embed, self.params), images, batch_size)
@@ -86,7 +91,8 @@ def train(name: str, image_size: int, *, data_dir: str | None = None, seed: int 
     return optax.apply_updates(params, updates), opt_state
 
   rng = np.random.default_rng(seed)
-  for _ in range(epochs):
+  for _ in tqdm.trange(epochs, desc=f"Training the {name} feature classifier", unit="epoch",
+                       mininterval=1.0):
     order = rng.permutation(len(images))
     for i in range(0, len(order) - batch_size + 1, batch_size):
       batch = order[i:i + batch_size]

@@ -38,10 +38,13 @@ def _tuples(value):
 def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int = 10_000,
                      seed: int = 0) -> dict[str, float]:
   """The metrics of a workdir's checkpoint; writes samples and pictures beside it."""
-  manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")))
+  checkpoints = os.path.abspath(os.path.join(workdir, "checkpoints"))
+  if not os.path.isdir(checkpoints):
+    raise FileNotFoundError(f"No checkpoint in {checkpoints}.")
+  manager = checkpointing.make_manager(workdir, create=False)
   step = manager.latest_step() if step is None else step
   if step is None:
-    raise FileNotFoundError(f"No checkpoint in {manager.directory}.")
+    raise FileNotFoundError(f"No checkpoint in {checkpoints}.")
   config = ml_collections.ConfigDict(_tuples(manager.restore(step, args=ocp.args.Composite(
       config=ocp.args.JsonRestore())).config))
   evaluator = evaluation.Evaluator(
@@ -58,11 +61,9 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
   np.savez_compressed(os.path.join(out_dir, "samples.npz"), samples=samples,
                       **({} if labels is None else {"labels": labels}))
   if samples.ndim == 2:
-    pictures.save_png(os.path.join(out_dir, "samples.png"),
-                      evaluation.grid_picture(gan, samples))
-    centers, _ = data.MIXTURES[config.dataset]
-    real = data.get(config.dataset, seed=seed, image_size=0).batch(0, len(samples))
-    pictures.scatter_points(os.path.join(out_dir, "scatter.png"), samples, real, centers)
+    dataset = data.get(config.dataset, seed=seed, image_size=0)
+    pictures.save_png(os.path.join(out_dir, "samples.png"), pictures.scatter_picture(
+        samples, dataset.mode_centers, real=dataset.batch(0, len(samples))))
   else:  # 64 images, or 10 per class when conditional.
     grid = np.asarray(evaluation.generate_fn(gan)(g, *evaluation.grid_inputs(
         gan, jax.random.key(seed + 2), 10 * gan.num_classes or 64)))
@@ -76,7 +77,8 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
   print(f"{workdir} at step {step}: {evaluator.describe(num_samples)}\n")
   print("| metric | value |\n|---|---|")
   for name, value in results.items():
-    print(f"| {name.removeprefix('eval/')} | {value:.4g} |")
+    total = f"/{evaluator.totals[name]}" if name in evaluator.totals else ""
+    print(f"| {name.removeprefix('eval/')} | {value:.4g}{total} |")
   print(f"\nSamples, pictures and metrics.json in {out_dir}")
   return results
 

@@ -65,12 +65,13 @@ def grid_inputs(gan: GAN, rng: jax.Array, num: int) -> tuple[jax.Array, jax.Arra
   return latents, jnp.repeat(jnp.arange(gan.num_classes), cols)
 
 
-def grid_picture(gan: GAN, samples: np.ndarray) -> np.ndarray:
+def grid_picture(gan: GAN, samples: np.ndarray, centers: np.ndarray | None = None
+                 ) -> np.ndarray:
   """The picture of samples made from `grid_inputs`: images one row per class when
-  conditional, else a near-square grid; 2-D points as a density."""
+  conditional, else a near-square grid; 2-D points over the mode `centers` if known."""
   if samples.ndim == 4 and gan.num_classes:
     return pictures.image_grid(samples, cols=len(samples) // gan.num_classes)
-  return pictures.samples_picture(samples)
+  return pictures.samples_picture(samples, centers)
 
 
 @functools.lru_cache(maxsize=8)
@@ -104,6 +105,22 @@ class Evaluator:
   @property
   def main_metric(self) -> tuple[str, str]:
     return MAIN_METRIC[self.kind]
+
+  @property
+  def totals(self) -> dict[str, int]:
+    """What the counting metrics count out of: `{"eval/modes": modes}` for a mixture,
+    `{"eval/classes_covered": classes}` in the classifier's features."""
+    if self.kind == "mixture":
+      return {"eval/modes": len(data.MIXTURES[self.config.dataset][0])}
+    if self.features == "classifier":
+      return {"eval/classes_covered": self.extractor.num_classes}
+    return {}
+
+  def format(self, results: dict[str, float], num_samples: int) -> str:
+    """`"on 2500 samples | modes 7/8 | high_quality 0.31 | ..."`: counts read as counts."""
+    values = [f"{name.removeprefix('eval/')} {value:.4g}" + (
+        f"/{self.totals[name]}" if name in self.totals else "") for name, value in results.items()]
+    return " | ".join([f"on {num_samples} samples", *values])
 
   def describe(self, num_samples: int) -> str:
     """What the numbers are measured on, to print beside them."""

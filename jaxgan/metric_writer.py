@@ -1,36 +1,91 @@
-"""Scalars to TensorBoard event files and to `metrics.jsonl` (one JSON object per line)."""
+"""Scalars and pictures to TensorBoard event files, scalars to `metrics.jsonl`."""
 
+import glob
 import json
 import os
+import struct
 
+import numpy as np
 from tensorboardX import SummaryWriter
+from tensorboardX.proto.event_pb2 import Event
+from tensorboardX.record_writer import RecordWriter
+
+
+def read_events(path: str) -> list[Event]:
+  """The events of a TensorBoard event file (TFRecord framing: length, its CRC, data, CRC)."""
+  events = []
+  with open(path, "rb") as f:
+    while header := f.read(12):
+      if len(header) < 12:
+        break  # A record cut short by a kill: TensorBoard skips it too.
+      (length,) = struct.unpack("<Q", header[:8])
+      data = f.read(length + 4)[:length]
+      if len(data) < length:
+        break
+      events.append(Event.FromString(data))
+  return events
+
+
+def drop_events_after(workdir: str, step: int) -> None:
+  """Rewrites the event files in `workdir`, keeping only events up to `step`, so that a
+  run resumed from the checkpoint at `step` logs every later step once."""
+  for path in glob.glob(os.path.join(workdir, "events.out.tfevents.*")):
+    events = read_events(path)
+    kept = [e for e in events if e.step <= step]
+    if len(kept) == len(events):
+      continue
+    if not any(e.HasField("summary") for e in kept):
+      os.remove(path)
+      continue
+    writer = RecordWriter(path + ".tmp")
+    for event in kept:
+      writer.write(event.SerializeToString())
+    writer.close()
+    os.replace(path + ".tmp", path)
 
 
 class MetricWriter:
-  """Writes `{name: float}` per step to `workdir/metrics.jsonl` and TensorBoard events.
+  """Writes `{name: float}` per step to `workdir/metrics.jsonl` and TensorBoard events, and
+  uint8 pictures `[h, w, c]` to TensorBoard.
 
-  Rows after `start_step` (logged by a run that died before its next checkpoint)
-  are dropped, so a resumed run's file has each step once.
+  Rows and events after `start_step` (logged by a run that died before its next
+  checkpoint) are dropped, so a resumed run logs each step once. The event file is
+  opened at the first write: a run that writes nothing leaves none.
   """
 
   def __init__(self, workdir: str, start_step: int = 0):
     os.makedirs(workdir, exist_ok=True)
+    self._workdir = workdir
+    self._start_step = start_step
     path = os.path.join(workdir, "metrics.jsonl")
     if os.path.exists(path):
       with open(path, encoding="utf-8") as f:
         kept = [line for line in f if line.strip() and json.loads(line)["step"] <= start_step]
       with open(path, "w", encoding="utf-8") as f:
         f.writelines(kept)
+    drop_events_after(workdir, start_step)
     self._jsonl = open(path, "a", encoding="utf-8")
-    self._tensorboard = SummaryWriter(logdir=workdir)
+    self._tensorboard = None
+
+  def _events(self) -> SummaryWriter:
+    if self._tensorboard is None:
+      # The suffix keeps a resumed run's file apart from one opened in the same second.
+      self._tensorboard = SummaryWriter(logdir=self._workdir,
+                                        filename_suffix=f".from_step_{self._start_step}")
+    return self._tensorboard
 
   def write(self, step: int, scalars: dict[str, float]) -> None:
     self._jsonl.write(json.dumps({"step": step, **scalars}) + "\n")
     self._jsonl.flush()
     for name, value in scalars.items():
-      self._tensorboard.add_scalar(name, value, step)
-    self._tensorboard.flush()
+      self._events().add_scalar(name, value, step)
+    self._events().flush()
+
+  def write_picture(self, step: int, name: str, picture: np.ndarray) -> None:
+    self._events().add_image(name, picture, step, dataformats="HWC")
+    self._events().flush()
 
   def close(self) -> None:
     self._jsonl.close()
-    self._tensorboard.close()
+    if self._tensorboard is not None:
+      self._tensorboard.close()

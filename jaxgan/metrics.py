@@ -165,12 +165,13 @@ def classifier_score(probs: np.ndarray) -> float:
 
 
 def class_coverage(probs: np.ndarray) -> dict[str, float]:
-  """From class probabilities `[n, classes]`: the fraction of classes that are some
-  sample's most likely class, and the KL of that class histogram from uniform."""
+  """From class probabilities `[n, classes]`: how many classes are some sample's most
+  likely class (`classes_covered`, of `classes`), and the KL of that class histogram
+  from uniform."""
   probs = np.asarray(probs)
   classes = probs.shape[1]
   counts = np.bincount(np.argmax(probs, axis=1), minlength=classes)
   q = counts / counts.sum()
   nonzero = q[q > 0]
-  return {"classes_covered": float(np.mean(counts > 0)),
+  return {"classes_covered": int(np.sum(counts > 0)),
           "class_kl": float(np.sum(nonzero * np.log(nonzero * classes)))}

@@ -1,4 +1,4 @@
-"""Pictures: sample grids, 2-D point densities and scatters, and plots of the metrics."""
+"""Pictures: sample grids, 2-D samples over the mode centres, and plots of the metrics."""
 
 import json
 import math
@@ -7,28 +7,22 @@ import numpy as np
 from PIL import Image
 
 
-def image_grid(images: np.ndarray, cols: int | None = None) -> np.ndarray:
+def image_grid(images: np.ndarray, cols: int | None = None, *, min_size: int = 64
+               ) -> np.ndarray:
   """Images `[n, h, w, c]` in [-1, 1] tiled into a uint8 grid `[H, W, c]` with a 1-pixel
-  border, `cols` wide (near-square by default)."""
+  border, `cols` wide (near-square by default). Images smaller than `min_size` are
+  enlarged by a whole factor (nearest neighbour) so that a grid reads at a glance."""
+  scale = max(1, -(-min_size // max(images.shape[1:3])))
+  images = np.repeat(np.repeat(np.asarray(images), scale, axis=1), scale, axis=2)
   n, h, w, c = images.shape
   cols = cols or math.ceil(math.sqrt(n))
   rows = math.ceil(n / cols)
   grid = np.zeros((rows * (h + 1) + 1, cols * (w + 1) + 1, c), np.uint8)
-  pixels = np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+  pixels = np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
   for i, image in enumerate(pixels):
     r, q = divmod(i, cols)
     grid[1 + r * (h + 1):(r + 1) * (h + 1), 1 + q * (w + 1):(q + 1) * (w + 1)] = image
   return grid
-
-
-def point_density(points: np.ndarray, *, extent: float, size: int = 256) -> np.ndarray:
-  """2-D points `[n, 2]` drawn as a uint8 `[size, size, 1]` log-density image of the
-  square `[-extent, extent]^2` (dark is dense)."""
-  counts, _, _ = np.histogram2d(points[:, 1], points[:, 0], bins=size,
-                                range=[[-extent, extent], [-extent, extent]])
-  density = np.log1p(counts[::-1])
-  density /= max(density.max(), 1e-9)
-  return np.round(255 * (1.0 - density)).astype(np.uint8)[..., None]
 
 
 def save_png(path: str, image: np.ndarray) -> None:
@@ -36,11 +30,12 @@ def save_png(path: str, image: np.ndarray) -> None:
   Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
 
 
-def samples_picture(samples: np.ndarray) -> np.ndarray:
-  """The picture of a batch of samples: a grid of images, or a density of 2-D points."""
+def samples_picture(samples: np.ndarray, centers: np.ndarray | None = None) -> np.ndarray:
+  """The picture of a batch of samples: a grid of images, or 2-D points drawn over the
+  mixture's mode `centers` `[modes, 2]` when known."""
   if samples.ndim == 4:
     return image_grid(samples)
-  return point_density(samples, extent=1.25 * float(np.max(np.abs(samples))) + 1e-3)
+  return scatter_picture(samples, centers)
 
 
 def _figure():
@@ -70,16 +65,26 @@ def plot_metrics(jsonl_path: str, png_path: str, cols: int = 4) -> None:
   plt.close(fig)
 
 
-def scatter_points(png_path: str, samples: np.ndarray, real: np.ndarray,
-                   centers: np.ndarray) -> None:
-  """Real and generated 2-D points with the mixture's mode centres."""
+def scatter_picture(samples: np.ndarray, centers: np.ndarray | None = None,
+                    real: np.ndarray | None = None) -> np.ndarray:
+  """Generated 2-D points `[n, 2]` (and `real` ones) with the mode `centers` marked, on
+  axes fixed by the centres (so pictures of one run compare), as uint8 `[h, w, 3]`."""
   plt = _figure()
   fig, ax = plt.subplots(figsize=(5, 5))
-  ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real")
-  ax.scatter(samples[:, 0], samples[:, 1], s=2, alpha=0.3, label="generated")
-  ax.scatter(centers[:, 0], centers[:, 1], marker="x", color="black", label="modes")
+  if real is not None:
+    ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, color="tab:blue", label="real")
+  ax.scatter(samples[:, 0], samples[:, 1], s=3, alpha=0.5, color="tab:orange",
+             label=f"generated ({len(samples)})")
+  if centers is not None:
+    ax.scatter(centers[:, 0], centers[:, 1], marker="x", color="black", label="modes")
+    extent = 1.3 * float(np.max(np.abs(centers)))
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
   ax.set_aspect("equal")
+  ax.grid(alpha=0.3)
   ax.legend(loc="upper right", fontsize=7)
   fig.tight_layout()
-  fig.savefig(png_path, dpi=100)
+  fig.canvas.draw()
+  picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
   plt.close(fig)
+  return picture

@@ -102,7 +102,7 @@ def test_grid_has_one_row_per_class_with_shared_latents(ring_config):
   np.testing.assert_array_equal(labels, np.repeat(np.arange(8), 2))
   np.testing.assert_array_equal(latents[:2], latents[14:])
   images = np.zeros((16, 4, 4, 1), np.float32)
-  assert evaluation.grid_picture(gan, images).shape == (8 * 5 + 1, 2 * 5 + 1, 1)
+  assert evaluation.grid_picture(gan, images).shape == (8 * 65 + 1, 2 * 65 + 1, 1)  # 4 px x16.
 
 
 def test_conditional_digits_train_and_evaluate(digits_config, tmp_path, cache_dir):
@@ -120,5 +120,5 @@ def test_conditional_digits_train_and_evaluate(digits_config, tmp_path, cache_di
   out = tmp_path / "run" / "eval" / "step_0000004"
   saved = np.load(out / "samples.npz")
   np.testing.assert_array_equal(saved["labels"], np.arange(30) % 10)
-  assert Image.open(out / "samples.png").size == (10 * 17 + 1, 10 * 17 + 1)  # 10 per class.
-  assert Image.open(tmp_path / "run" / "samples" / "step_0000004.png").size[1] == 10 * 17 + 1
+  assert Image.open(out / "samples.png").size == (10 * 65 + 1, 10 * 65 + 1)  # 10 per class.
+  assert Image.open(tmp_path / "run" / "samples" / "step_0000004.png").size[1] == 10 * 65 + 1

@@ -92,7 +92,7 @@ def test_classifier_score_and_class_coverage():
   assert metrics.classifier_score(confident) == pytest.approx(10.0, rel=1e-6)
   one_class = np.eye(10)[np.zeros(1000, int)]
   assert metrics.classifier_score(one_class) == pytest.approx(1.0, rel=1e-6)
-  assert metrics.class_coverage(confident) == {"classes_covered": 1.0,
+  assert metrics.class_coverage(confident) == {"classes_covered": 10,
                                                "class_kl": pytest.approx(0.0, abs=1e-12)}
-  assert metrics.class_coverage(one_class) == {"classes_covered": 0.1,
+  assert metrics.class_coverage(one_class) == {"classes_covered": 1,
                                                "class_kl": pytest.approx(np.log(10))}
