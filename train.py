@@ -1,7 +1,11 @@
 """Trains a GAN: `python train.py --config configs/<name>.py --workdir runs/<name>`.
 
 With no flags it trains configs/default.py (offline digits) into runs/default.
-Override any config field with `--config.<field>=<value>`.
+Override any config field with `--config.<field>=<value>`, and pass keyword
+arguments to the loss and the models with `--config.loss_kwargs.<name>=<value>`,
+`--config.generator.<name>=...`, `--config.discriminator.<name>=...`. Modules named
+in the config (`--config.loss=mylosses:hinge`) are imported from the current
+directory too.
 """
 
 import logging
@@ -9,42 +13,32 @@ import os
 import sys
 
 from absl import app, flags
-from ml_collections import config_flags
 
-from jaxgan import trainer
+from jaxgan import command_line, trainer
 from jaxgan.errors import ConfigError
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
-
-def _exit_on_unknown_field(error: Exception, argv: list[str]) -> None:
-  name = str(error).split("\\n")[0].strip("'\"\\ ")
-  override = next((a for a in argv if a.startswith("--config.") and name in a), name)
-  sys.exit(f"Config error: {override} names a field the config does not have; see the "
-           f"config file for the fields.")
-
-
-try:  # ml_collections applies the --config.<field> overrides here, at definition.
-  config_flags.DEFINE_config_file("config", os.path.join(_HERE, "configs", "default.py"),
-                                  "Experiment config file.", lock_config=True)
-except (AttributeError, KeyError) as e:
-  _exit_on_unknown_field(e, sys.argv)
+try:
+  command_line.define_config_flag(os.path.join(CONFIGS_DIR, "default.py"))
+except ConfigError as e:
+  sys.exit(f"Config error: {e}")
 flags.DEFINE_string("workdir", None, "Output directory; default runs/<config name>.")
 FLAGS = flags.FLAGS
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-  """absl's flag parsing, with a clear message for a misspelt `--config.<field>`."""
   try:
-    return FLAGS(argv)
-  except (AttributeError, KeyError) as e:
-    _exit_on_unknown_field(e, argv)
+    return command_line.parse(FLAGS, argv, CONFIGS_DIR)
+  except ConfigError as e:
+    sys.exit(f"Config error: {e}")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  config_file = config_flags.get_config_filename(FLAGS["config"])
+  sys.path.insert(1, os.getcwd())
+  config_file = command_line.config_file_in(sys.argv) or os.path.join(CONFIGS_DIR, "default.py")
   workdir = FLAGS.workdir or os.path.join("runs", os.path.basename(config_file)[:-len(".py")])
   trainer.log_to_console()
   logging.info("Config %s, workdir %s", config_file, os.path.abspath(workdir))
@@ -54,6 +48,9 @@ def main(argv):
     sys.exit(f"Config error: {e}")
   except FloatingPointError as e:
     sys.exit(f"Stopped: {e}")
+  except KeyboardInterrupt:
+    sys.exit(f"Stopped at once by a second signal; the newest checkpoint in "
+             f"{os.path.join(workdir, 'checkpoints')} is where the same command resumes.")
 
 
 if __name__ == "__main__":

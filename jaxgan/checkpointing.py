@@ -25,15 +25,18 @@ from jaxgan.state import GANState
 log = logging.getLogger(__name__)
 
 
-def make_manager(workdir: str, *, max_to_keep: int, best_metric: str | None = None,
-                 best_mode: str = "min") -> ocp.CheckpointManager:
-  """A manager of `workdir/checkpoints`, keeping the newest `max_to_keep`, or with
-  `best_metric` the `max_to_keep` best by that metric (`best_mode` "min" or "max")."""
+def make_manager(workdir: str, *, max_to_keep: int | None = None, best_metric: str | None = None,
+                 best_mode: str = "min", create: bool = True) -> ocp.CheckpointManager:
+  """A manager of `workdir/checkpoints`, keeping the newest `max_to_keep` (all if None), or
+  with `best_metric` the `max_to_keep` best by that metric (`best_mode` "min" or "max");
+  `create=False` to only read existing checkpoints."""
   best_fn = (lambda metrics: metrics[best_metric]) if best_metric else None
   return ocp.CheckpointManager(
       os.path.abspath(os.path.join(workdir, "checkpoints")),
-      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
-                                           best_fn=best_fn, best_mode=best_mode))
+      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=create,
+                                           best_fn=best_fn, best_mode=best_mode),
+      item_handlers={"state": ocp.StandardCheckpointHandler(),
+                     "config": ocp.JsonCheckpointHandler()})
 
 
 def save(manager: ocp.CheckpointManager, state: GANState,
@@ -80,7 +83,7 @@ def _check_compatible(manager: ocp.CheckpointManager, step: int, state: GANState
   """Raises ConfigError if checkpoint `step` holds arrays of other names or shapes, and
   another error if it cannot be read."""
   path = os.path.join(manager.directory, str(step), "state")
-  metadata = ocp.StandardCheckpointer().metadata(path).item_metadata
+  metadata = manager.item_metadata(step)["state"]
   saved = {k: tuple(v.shape) for k, v in _leaves(metadata).items() if hasattr(v, "shape")}
   if not saved:
     raise OSError(f"no readable array metadata in {path}")
@@ -88,17 +91,24 @@ def _check_compatible(manager: ocp.CheckpointManager, step: int, state: GANState
   differences = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
   if not differences:
     return
-  saved_config = _flat_config(manager.restore(step, args=ocp.args.Composite(
-      config=ocp.args.JsonRestore())).config)
-  current = _flat_config(config.to_dict())
-  changed = [f"{k}: {saved_config.get(k)!r} -> {current.get(k)!r}"
-             for k in sorted(saved_config.keys() | current.keys())
-             if _jsonable(saved_config.get(k)) != _jsonable(current.get(k))]
+  changed = config_changes(manager, step, config)
   raise ConfigError(
       f"The checkpoint at {path} does not fit this config (arrays differ: "
       f"{', '.join(differences[:4])}{' ...' if len(differences) > 4 else ''}). "
       f"Config fields changed since it was written: {'; '.join(changed) or 'none'}. "
       f"Use a new --workdir, or go back to the settings it was written with.")
+
+
+def config_changes(manager: ocp.CheckpointManager, step: int,
+                   config: ml_collections.ConfigDict) -> list[str]:
+  """`["field: saved -> current", ...]` for each field of `config` that differs from the
+  config saved with checkpoint `step`."""
+  saved = _flat_config(manager.restore(step, args=ocp.args.Composite(
+      config=ocp.args.JsonRestore())).config)
+  current = _flat_config(config.to_dict())
+  return [f"{k}: {saved.get(k)!r} -> {current.get(k)!r}"
+          for k in sorted(saved.keys() | current.keys())
+          if _jsonable(saved.get(k)) != _jsonable(current.get(k))]
 
 
 def _jsonable(value: Any) -> Any:
@@ -143,7 +153,10 @@ def restore_or_init(manager: ocp.CheckpointManager, state: GANState,
 @contextlib.contextmanager
 def workdir_lock(workdir: str) -> Iterator[None]:
   """Holds `workdir/lock` for the duration; a second trainer on the same workdir gets a
-  ConfigError. The kernel drops the lock when the process dies, even by kill -9."""
+  ConfigError. The kernel drops the lock when the process dies, even by kill -9. A
+  workdir made here that ends holding nothing but the lock (a run that failed before
+  writing anything) is removed."""
+  created = _first_missing(os.path.abspath(workdir))
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, "lock")
   with open(path, "a+", encoding="utf-8") as lock_file:
@@ -161,4 +174,20 @@ def workdir_lock(workdir: str) -> Iterator[None]:
     try:
       yield
     finally:
+      if created and _holds_only(created, os.path.abspath(path)):
+        shutil.rmtree(created)
       fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _first_missing(path: str) -> str | None:
+  """The outermost folder of `path` that does not exist yet (None if `path` exists)."""
+  missing = None
+  while not os.path.exists(path):
+    missing, path = path, os.path.dirname(path)
+  return missing
+
+
+def _holds_only(directory: str, kept_file: str) -> bool:
+  """Whether `directory` holds no file but `kept_file` (empty folders aside)."""
+  return all(os.path.join(root, name) == kept_file
+             for root, _, names in os.walk(directory) for name in names)

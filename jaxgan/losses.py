@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, check_kwargs
 from jaxgan.registry import Registry
 
 Array = jax.Array
@@ -228,10 +228,8 @@ def get(name: str, **kwargs) -> GANLoss:
   if not callable(entry):
     raise ConfigError(f"Loss {name!r} must be a GANLoss or a function returning one, "
                      f"got {type(entry).__name__}.")
-  try:
-    loss = entry(**kwargs)
-  except TypeError as e:
-    raise ConfigError(f"Loss {name!r} does not accept arguments {kwargs}: {e}") from e
+  check_kwargs(entry, kwargs, f"Loss {name!r}")
+  loss = entry(**kwargs)
   if not isinstance(loss, GANLoss):
     raise ConfigError(f"Loss factory {name!r} must return a jaxgan.losses.GANLoss, "
                      f"got {type(loss).__name__}.")

@@ -3,7 +3,7 @@
 import importlib
 from typing import Generic, Mapping, TypeVar
 
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, did_you_mean
 
 T = TypeVar("T")
 
@@ -40,6 +40,7 @@ class Registry(Generic[T]):
     if ":" in name:
       return import_attribute(name)
     if name not in self._entries:
-      raise ConfigError(f"Unknown {self.kind} {name!r}. Known: {', '.join(self.names())}; "
-                       f"or give your own as 'package.module:attribute'.")
+      raise ConfigError(f"Unknown {self.kind} {name!r}.{did_you_mean(name, self.names())} "
+                        f"Known: {', '.join(self.names())}; or give your own as "
+                        f"'package.module:attribute'.")
     return self._entries[name]

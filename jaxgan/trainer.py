@@ -27,7 +27,7 @@ from jaxgan import (
   preemption,
   regularizers,
 )
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, check_kwargs
 from jaxgan.metric_writer import MetricWriter
 from jaxgan.state import GAN, GANState, init_state
 from jaxgan.step import AXIS, train_step
@@ -60,6 +60,7 @@ def build_penalty(entry: dict) -> regularizers.Penalty:
   if weight < 0 or every < 1:
     raise ConfigError(f"Penalty {name!r} needs weight >= 0 and every >= 1, got {entry}.")
   fn = regularizers.PENALTIES.get(name)
+  check_kwargs(fn, kwargs, f"Penalty {name!r}")
   return regularizers.Penalty(name.rpartition(":")[2], functools.partial(fn, **kwargs),
                               weight, every)
 
@@ -69,6 +70,9 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
   the dataset's classes if `config.conditional`."""
   pair = models.get(config.model)
   generator_kwargs = config.generator.to_dict()
+  discriminator_kwargs = config.discriminator.to_dict()
+  check_kwargs(pair.generator, generator_kwargs, f"The {config.model} generator")
+  check_kwargs(pair.discriminator, discriminator_kwargs, f"The {config.model} discriminator")
   pair.check_data_shape(data_shape, generator_kwargs)
   num_classes = 0
   if config.get("conditional", False):  # Absent from configs saved before it existed.
@@ -79,7 +83,7 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
     d_optimizer = optax.chain(d_optimizer, regularizers.clip_weights(config.d_weight_clip))
   return GAN(
       generator=pair.generator(data_shape=data_shape, **generator_kwargs, **conditioning),
-      discriminator=pair.discriminator(**config.discriminator.to_dict(), **conditioning),
+      discriminator=pair.discriminator(**discriminator_kwargs, **conditioning),
       g_optimizer=build_optimizer(config.g_optimizer),
       d_optimizer=d_optimizer,
       loss=losses.get(config.loss, **config.loss_kwargs.to_dict()),
@@ -149,11 +153,14 @@ def compile_step(gan: GAN, num_devices: int) -> Callable:
 
 
 def log_to_console() -> None:
-  """Progress lines on stderr, without orbax's per-file and jax's per-backend messages."""
+  """Progress lines on stderr, without orbax's per-file and jax's per-backend messages, nor
+  tfds' warnings about folders of unprepared datasets (jaxgan.data says what to do)."""
   logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", level=logging.INFO,
                       force=True)
-  for noisy in ("absl", "jax"):
+  for noisy in ("absl", "jax", "matplotlib"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
+  logging.getLogger("absl").addFilter(
+      lambda record: not str(record.msg).startswith("Variant folder"))
 
 
 def _summarise(metrics: list[dict], replicated: bool) -> dict[str, float]:
@@ -177,14 +184,22 @@ def _check_finite(metrics: list[dict], first_step: int, manager) -> None:
 
 
 def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array | None],
-                  samples_dir: str) -> None:
+                  samples_dir: str, centers: np.ndarray | None, writer: MetricWriter) -> None:
   """`samples/step_<n>.png` from G on the fixed `(latents, labels)`, and `ema_step_<n>.png`
-  from the EMA G if there is one."""
+  from the EMA G if there is one; the same pictures to TensorBoard."""
   generators = {"": state.g} if state.g_ema is None else {"": state.g, "ema_": state.g_ema}
+  step = int(state.step)
   for prefix, g in generators.items():
     samples = np.asarray(evaluation.generate_fn(gan)(g, *inputs))
-    pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{int(state.step):07d}.png"),
-                      evaluation.grid_picture(gan, samples))
+    picture = evaluation.grid_picture(gan, samples, centers)
+    pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{step:07d}.png"), picture)
+    writer.write_picture(step, f"{prefix}samples", picture)
+
+
+def _time_left(steps_left: int, steps_per_s: float) -> str:
+  seconds = round(steps_left / max(steps_per_s, 1e-9))
+  minutes, seconds = divmod(seconds, 60)
+  return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{seconds:02d}s"
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
@@ -214,6 +229,14 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
   start_step = int(state.step)
   if start_step:
     log.info("Resumed from %s at step %d.", manager.directory, start_step)
+    changed = checkpointing.config_changes(manager, start_step, config)
+    if changed:
+      log.info("Config fields changed since that checkpoint: %s.", "; ".join(changed))
+  if start_step >= config.num_train_steps:
+    log.info("Nothing to train: %s already holds step %d of num_train_steps=%d. Raise "
+             "--config.num_train_steps to train on, or give a new --workdir to start over.",
+             os.path.abspath(workdir), start_step, config.num_train_steps)
+    return state
 
   evaluator = None
   if config.eval_every_steps:
@@ -264,18 +287,19 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
         summary["steps_per_s"] = (step - last_log_step) / (now - last_log_time)
         last_log_time, last_log_step = now, step
         writer.write(step, summary)
-        log.info("step %d/%d | %s", step, config.num_train_steps,
-                 " | ".join(f"{k} {v:.4g}" for k, v in summary.items()))
+        log.info("step %d/%d | %s | %s left", step, config.num_train_steps,
+                 " | ".join(f"{k} {v:.4g}" for k, v in summary.items()),
+                 _time_left(config.num_train_steps - step, summary["steps_per_s"]))
 
       if step % config.sample_every_steps == 0 or is_last:
-        _save_samples(gan, single(state), fixed_inputs, samples_dir)
+        _save_samples(gan, single(state), fixed_inputs, samples_dir, dataset.mode_centers,
+                      writer)
 
       if evaluator and (step % config.eval_every_steps == 0 or is_last):
         current = single(state)
         results, _, _ = evaluator(gan, current.sampler, eval_rng, config.eval_num_samples)
         writer.write(step, results)
-        log.info("eval at step %d | %s", step, " | ".join(f"{k} {v:.4g}"
-                                                          for k, v in results.items()))
+        log.info("eval at step %d %s", step, evaluator.format(results, config.eval_num_samples))
         checkpointing.save(best_manager, current, config, metrics=results)
 
       if save_now:
@@ -294,6 +318,8 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
   state = single(state)
   if int(state.skipped_updates):
     log.info("%d updates were skipped as non-finite.", int(state.skipped_updates))
-  log.info("Outputs in %s: checkpoints/, samples/, metrics.jsonl, TensorBoard events.",
-           os.path.abspath(workdir))
+  outputs = [name for name in ("checkpoints/", "best/", "samples/", "metrics.jsonl",
+                                "metrics.png") if os.path.exists(os.path.join(workdir, name))]
+  log.info("Outputs in %s: %s, TensorBoard events (tensorboard --logdir %s).",
+           os.path.abspath(workdir), ", ".join(outputs), os.path.abspath(workdir))
   return state

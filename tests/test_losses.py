@@ -48,15 +48,20 @@ def test_minimax_generator_saturates_where_non_saturating_does_not():
 
 
 def test_unknown_loss_lists_the_known_ones():
-  with pytest.raises(ValueError, match="Unknown loss 'nope'.*minimax.*non_saturating"):
+  with pytest.raises(ValueError, match="Unknown loss 'nope'. Known: .*minimax.*non_saturating"):
     losses.get("nope")
+  with pytest.raises(ValueError, match="Unknown loss 'hnge'. Did you mean 'hinge'"):
+    losses.get("hnge")
 
 
 def test_bad_label_and_bad_argument_are_clear_errors():
   with pytest.raises(ValueError, match="real_label must be in"):
     losses.get("minimax", real_label=1.5)
-  with pytest.raises(ValueError, match="does not accept arguments"):
+  with pytest.raises(ValueError, match="Loss 'minimax' takes no argument 'temperature'. It "
+                                       "takes: real_label"):
     losses.get("minimax", temperature=2.0)
+  with pytest.raises(ValueError, match="no argument 'real_lable'. Did you mean 'real_label'"):
+    losses.get("non_saturating", real_lable=0.9)
 
 
 def my_loss(*, margin: float = 1.0) -> losses.GANLoss:

@@ -14,6 +14,7 @@ import pytest
 
 from jaxgan import trainer
 from jaxgan.errors import ConfigError
+from jaxgan.metric_writer import read_events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 300
@@ -93,6 +94,10 @@ def test_kill_9_and_resume_is_bit_exact(uninterrupted, data_dir, tmp_path):
   _assert_same(_final_state(tmp_path), expected)
   steps = [row.split(",")[0] for row in open(tmp_path / "metrics.jsonl")]
   assert len(steps) == len(set(steps)) == STEPS // 10  # Each logged step once.
+  tensorboard_steps = sorted(event.step for path in tmp_path.glob("events.out.tfevents.*")
+                             for event in read_events(str(path)) for value in event.summary.value
+                             if value.tag == "d/loss")
+  assert tensorboard_steps == list(range(10, STEPS + 1, 10))  # Also in TensorBoard.
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

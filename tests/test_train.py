@@ -3,11 +3,14 @@
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
 from PIL import Image
+
+from jaxgan.metric_writer import read_events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--config.num_train_steps=4", "--config.log_every_steps=2",
@@ -29,13 +32,19 @@ def test_train_writes_checkpoints_samples_events_and_metrics(tmp_path, data_dir)
   result = _train(tmp_path, *TINY, data_dir=data_dir)
   assert result.returncode == 0, result.stderr
   workdir = tmp_path / "runs" / "default"
+  assert re.search(r"step 2/4 \|.* \| \d+m\d\ds left\n", result.stderr), result.stderr
   assert "step 4/4" in result.stderr and str(workdir) in result.stderr
+  assert re.search(r"Outputs in .*: checkpoints/, samples/, metrics.jsonl, metrics.png, "
+                   r"TensorBoard events \(tensorboard --logdir ", result.stderr)
   assert sorted(os.listdir(workdir / "checkpoints")) == ["2", "4"]
   samples = sorted(glob.glob(str(workdir / "samples" / "*.png")))
   assert [os.path.basename(s) for s in samples] == ["step_0000002.png", "step_0000004.png"]
   grid = np.asarray(Image.open(samples[-1]))
-  assert grid.shape == (2 * 17 + 1, 2 * 17 + 1) and grid.std() > 0
-  assert glob.glob(str(workdir / "events.out.tfevents.*"))
+  assert grid.shape == (2 * 65 + 1, 2 * 65 + 1) and grid.std() > 0  # 16 px shown at 64.
+  (events,) = glob.glob(str(workdir / "events.out.tfevents.*"))
+  pictures = [event.step for event in read_events(events) for value in event.summary.value
+              if value.tag == "samples" and value.HasField("image")]
+  assert pictures == [2, 4]
   rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
   assert [row["step"] for row in rows] == [2, 4]
   assert all(np.isfinite(row["d/loss"]) and np.isfinite(row["g/loss"]) for row in rows)
@@ -47,6 +56,8 @@ def test_train_other_config_with_workdir(tmp_path, data_dir):
                   "--config.log_every_steps=1", "--config.num_devices=1", data_dir=data_dir)
   assert result.returncode == 0, result.stderr
   assert os.listdir(tmp_path / "ring" / "samples") == ["step_0000002.png"]
+  picture = np.asarray(Image.open(tmp_path / "ring" / "samples" / "step_0000002.png"))
+  assert picture.ndim == 3 and picture.shape[2] == 3  # Points over axes and mode markers.
 
 
 def test_bad_settings_exit_with_a_clear_message(tmp_path, data_dir):
