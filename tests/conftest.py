@@ -1,6 +1,7 @@
 """Four fake CPU devices for the pmap tests (set before JAX is imported), and tiny configs."""
 
 import os
+import time
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                            + " --xla_force_host_platform_device_count=4")
@@ -52,3 +53,43 @@ def ring_config():
   config.generator.hidden_dims = (16,)
   config.discriminator.hidden_dims = (16,)
   return _tiny_run(config, num_samples=16)
+
+
+# Progress on a long run: every `--progress-every` seconds (60 by default) a line with the
+# tests done, the time so far and the time left at the rate so far.
+def pytest_addoption(parser):
+  parser.addoption("--progress-every", type=float, default=60.0,
+                   help="seconds between progress lines (0: after every test)")
+
+
+def pytest_configure(config):
+  config.pluginmanager.register(_Progress(config), "jaxgan-progress")
+
+
+class _Progress:
+  def __init__(self, config):
+    self.every = config.getoption("progress_every")
+    self.plugins = config.pluginmanager
+    self.total = self.done = 0
+    self.start = self.last = time.monotonic()
+
+  def pytest_collection_finish(self, session):
+    self.total = len(session.items)
+
+  def pytest_runtest_logfinish(self):
+    self.done += 1
+    now = time.monotonic()
+    reporter = self.plugins.get_plugin("terminalreporter")
+    if now - self.last < self.every or reporter is None:
+      return
+    self.last = now
+    elapsed = now - self.start
+    left = elapsed / self.done * (self.total - self.done)
+    reporter.write("\n")
+    reporter.write_line(f"[progress] {self.done}/{self.total} tests in "
+                             f"{_minutes(elapsed)}, about {_minutes(left)} left at the rate "
+                             f"so far")
+
+
+def _minutes(seconds: float) -> str:
+  return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"

@@ -1,0 +1,28 @@
+"""What a new user sees while installing and testing: no deprecation blocks, progress lines."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+from setuptools.config.pyprojecttoml import apply_configuration
+from setuptools.dist import Distribution
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_pyproject_builds_without_deprecation_warnings():
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")  # setuptools' licence-table deprecation would raise here.
+    distribution = apply_configuration(Distribution(), os.path.join(ROOT, "pyproject.toml"))
+  assert distribution.get_name() == "jaxgan"
+
+
+def test_the_test_run_prints_progress_with_the_time_left():
+  result = subprocess.run(
+      [sys.executable, "-m", "pytest", "tests/test_metrics.py", "--progress-every=0",
+       "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stdout
+  lines = [line for line in result.stdout.splitlines() if line.startswith("[progress]")]
+  assert lines and lines[-1].startswith("[progress] 10/10 tests in ")
+  assert all(line.endswith("left at the rate so far") for line in lines)
