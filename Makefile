@@ -5,15 +5,15 @@ BIN := $(VENV)/bin
 
 $(BIN)/activate: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -qq --upgrade pip
+	$(BIN)/pip install -qq -c constraints.txt -e '.[test]'
 	touch $(BIN)/activate
 
 .PHONY: setup bench-setup train test bench clean
 setup: $(BIN)/activate
 
 bench-setup: setup
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/pip install -qq -c constraints.txt -e '.[test,bench]'
 
 train: setup
 	$(BIN)/python train.py $(ARGS)

@@ -10,14 +10,14 @@ from PIL import Image
 def image_grid(images: np.ndarray, cols: int | None = None, *, min_size: int = 64
                ) -> np.ndarray:
   """Images `[n, h, w, c]` in [-1, 1] tiled into a uint8 grid `[H, W, c]` with a 1-pixel
-  border, `cols` wide (near-square by default). Images smaller than `min_size` are
+  grey border, `cols` wide (near-square by default). Images smaller than `min_size` are
   enlarged by a whole factor (nearest neighbour) so that a grid reads at a glance."""
   scale = max(1, -(-min_size // max(images.shape[1:3])))
   images = np.repeat(np.repeat(np.asarray(images), scale, axis=1), scale, axis=2)
   n, h, w, c = images.shape
   cols = cols or math.ceil(math.sqrt(n))
   rows = math.ceil(n / cols)
-  grid = np.zeros((rows * (h + 1) + 1, cols * (w + 1) + 1, c), np.uint8)
+  grid = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1, c), 128, np.uint8)
   pixels = np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
   for i, image in enumerate(pixels):
     r, q = divmod(i, cols)

@@ -12,6 +12,7 @@ def test_small_images_are_enlarged_by_nearest_neighbour():
   first = grid[1:65, 1:65, 0]
   expected = np.round((images[0, ..., 0] + 1) * 127.5).astype(np.uint8)
   np.testing.assert_array_equal(first, np.repeat(np.repeat(expected, 4, 0), 4, 1))
+  assert np.all(grid[0] == 128) and np.all(grid[:, 65] == 128)  # Grey lines between images.
   assert pictures.image_grid(np.zeros((4, 64, 64, 3))).shape == (2 * 65 + 1, 2 * 65 + 1, 3)
 
 

@@ -1,0 +1,127 @@
+"""Every command and snippet of the README, run as printed from a copy of the repository root.
+
+Commands that train run until they show progress and are then stopped with SIGTERM
+(which saves a checkpoint, as the README promises; bench scripts just stop); the others run to the end. A
+command the README gains must be added to `COMMANDS`, and one it loses removed.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAINING_PROGRESS = r"step \d+/\d+ \|"
+# README command -> None (runs to the end), a regex it must print before it is
+# interrupted, or "skip: why".
+COMMANDS = {
+    "make train": TRAINING_PROGRESS,
+    "make test": "skip: this test suite itself",
+    ".venv/bin/python train.py --config configs/gaussians.py --workdir runs/gaussians":
+        TRAINING_PROGRESS,
+    'make train ARGS="--config configs/conditional_digits.py"': TRAINING_PROGRESS,
+    ".venv/bin/python -m jaxgan.evaluate --workdir runs/default --num_samples 10000": None,
+    ".venv/bin/pip install '.[datasets]'": "skip: installs TensorFlow, and needs internet",
+    ".venv/bin/python train.py --config.loss=mylosses:hinge --config.loss_kwargs.margin=1.0 "
+    "--workdir runs/mylosses": TRAINING_PROGRESS,
+    ".venv/bin/python train.py --config.d_penalties=\"({'name': 'r1', 'weight': 1.0, 'every': "
+    "4},)\" --workdir runs/r1": TRAINING_PROGRESS,
+    "make bench-setup": "skip: installs PyTorch into the environment these tests run in",
+    ".venv/bin/python bench/compare.py": r"\| model \| batch \|",
+    ".venv/bin/python bench/compare.py --quick --json out.json": r"\| model \| batch \|",
+    ".venv/bin/python bench/conv_layers.py --model dcgan32": r"\| layer \| size \|",
+    ".venv/bin/python bench/mode_collapse.py": r"\| dataset \| setting \|",
+}
+LINKED = (".venv", "Makefile", "train.py", "configs", "jaxgan", "bench", "examples", "docs")
+# Copied and dated to the epoch: make then never rebuilds the environment the tests run in.
+DATED = ("pyproject.toml", "constraints.txt")
+
+
+def readme_blocks() -> list[tuple[str, str]]:
+  """The README's fenced code blocks, as (language, text), in order."""
+  text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+  return re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def readme_commands() -> list[str]:
+  """Each line of the README's bash blocks, without its trailing comment."""
+  return [re.sub(r"\s+#.*$", "", line).strip() for language, block in readme_blocks()
+          if language == "bash" for line in block.splitlines() if line.strip()]
+
+
+def test_every_readme_command_is_covered_here():
+  commands = readme_commands()
+  assert sorted(set(commands)) == sorted(COMMANDS), (
+      "README commands differ from COMMANDS in tests/test_readme.py")
+  assert all(language in ("bash", "python", "text") for language, _ in readme_blocks())
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory, data_dir, cache_dir):
+  """A folder that looks like the repository root (its files linked), and the environment
+  the commands run in: the session's tfds data and classifier cache."""
+  root = tmp_path_factory.mktemp("checkout")
+  for name in LINKED:
+    os.symlink(os.path.join(ROOT, name), root / name)
+  for name in DATED:
+    shutil.copy(os.path.join(ROOT, name), root / name)
+    os.utime(root / name, (0, 0))
+  # As a user runs them: one CPU device (no fake devices of the test session), no PYTHONPATH.
+  env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "XLA_FLAGS")}
+  env |= {"TFDS_DATA_DIR": data_dir, "JAXGAN_CACHE": cache_dir, "PYTHONUNBUFFERED": "1"}
+  return root, env
+
+
+def _run(command: str, expect: str | None, cwd, env) -> str:
+  """Runs `command` in bash; with `expect`, until a line matches it, then SIGTERM."""
+  process = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+  output, deadline = [], time.monotonic() + 420
+  try:
+    for line in process.stdout:
+      output.append(line)
+      if expect and re.search(expect, line):
+        os.killpg(process.pid, signal.SIGTERM)
+        break
+      assert time.monotonic() < deadline, "".join(output[-20:])
+    output += process.stdout.readlines()
+    process.wait(timeout=120)
+  finally:
+    if process.poll() is None:
+      os.killpg(process.pid, signal.SIGKILL)
+  text = "".join(output)
+  assert "Traceback" not in text, text[-3000:]
+  if expect:
+    assert re.search(expect, text), text[-3000:]
+  else:
+    assert process.returncode == 0, text[-3000:]
+  return text
+
+
+def test_readme_commands_and_snippets_run_as_printed(checkout):
+  root, env = checkout
+  commands = iter(readme_commands())
+  for language, block in readme_blocks():
+    first_line = block.splitlines()[0]
+    if language == "python" and re.fullmatch(r"# \w+\.py", first_line):
+      (root / first_line[2:]).write_text(block)  # A file the next commands import.
+    elif language == "python":  # A snippet, run from the repository root as it says.
+      (root / "snippet.py").write_text(block)
+      _run(f"{sys.executable} snippet.py", None, root, env)
+    elif language == "bash":
+      for line in block.splitlines():
+        if not line.strip():
+          continue
+        command = next(commands)
+        expect = COMMANDS[command]
+        if expect and expect.startswith("skip:"):
+          continue
+        text = _run(line, expect, root, env)
+        if expect == TRAINING_PROGRESS:
+          assert "Stopped by SIGTERM at step" in text, text[-3000:]
