@@ -3,7 +3,8 @@
 Restores the newest checkpoint (or `--step`) with the config saved beside it, draws
 `--num_samples` samples, prints the metrics as a table, and writes the samples
 (`samples.npz`, with their `labels` for a conditional GAN), a sample grid (one row
-per class when conditional) and a latent interpolation grid to `WORKDIR/eval/step_<n>/`.
+per class when conditional), a latent interpolation grid and, for a multi-scale
+generator, a grid of every scale (`scales.png`) to `WORKDIR/eval/step_<n>/`.
 """
 
 import json
@@ -71,6 +72,9 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
     interpolation = evaluation.interpolate(gan, g, jax.random.key(seed + 1), rows=8, cols=10)
     pictures.save_png(os.path.join(out_dir, "interpolation.png"),
                       pictures.image_grid(interpolation, cols=10))
+    scales = evaluation.scales_picture(gan, g, jax.random.key(seed + 3))
+    if scales is not None:  # A multi-scale generator: every scale, one row each.
+      pictures.save_png(os.path.join(out_dir, "scales.png"), scales)
   with open(os.path.join(out_dir, "metrics.json"), "w", encoding="utf-8") as f:
     json.dump({"step": step, "measured_on": evaluator.describe(num_samples), **results}, f,
               indent=1)

@@ -21,7 +21,7 @@ import numpy as np
 from jaxgan import classifier, data, inception, layers, metrics, pictures
 from jaxgan.errors import ConfigError
 from jaxgan.state import GAN, Player, balanced_labels, sample_latents
-from jaxgan.step import generate
+from jaxgan.step import generate, generate_outputs
 
 # The metric each kind of data is judged by, and whether higher is better.
 MAIN_METRIC = {"images": ("eval/fid", "min"), "mixture": ("eval/modes", "max")}
@@ -172,6 +172,19 @@ def interpolate(gan: GAN, g: Player, rng: jax.Array, *, rows: int, cols: int) ->
   labels = balanced_labels(gan, rows)
   labels = None if labels is None else jnp.repeat(labels, cols)
   return np.asarray(generate_fn(gan)(g, latents, labels))
+
+
+def scales_picture(gan: GAN, g: Player, rng: jax.Array, num: int = 8) -> np.ndarray | None:
+  """For a multi-scale generator, `num` samples at every scale, one row per scale (smallest
+  on top), each enlarged to the full size; None for a generator of one scale."""
+  latents, labels = sample_latents(gan, rng, num), balanced_labels(gan, num)
+  outputs = jax.jit(functools.partial(generate_outputs, gan))(g, latents, labels)
+  if not isinstance(outputs, tuple):
+    return None
+  size = outputs[-1].shape[1]
+  rows = [np.repeat(np.repeat(np.asarray(x), size // x.shape[1], 1), size // x.shape[1], 2)
+          for x in outputs]
+  return pictures.image_grid(np.concatenate(rows), cols=num)
 
 
 def default_cache_dir() -> str:

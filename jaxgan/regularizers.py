@@ -21,14 +21,20 @@ Array = jax.Array
 Discriminator = Callable[[Array], Array]
 
 
-def _input_gradients(d_fn: Discriminator, samples: Array) -> Array:
-  """d D(x_i) / d x_i for every sample, `[batch, ...]`; D must not mix samples (no BatchNorm)."""
+def _input_gradients(d_fn: Discriminator, samples: Any) -> Any:
+  """d D(x_i) / d x_i for every sample, `[batch, ...]` (per array, for D's inputs that are
+  several arrays, such as MSG-GAN's scales); D must not mix samples (no BatchNorm)."""
   return jax.grad(lambda x: jnp.sum(d_fn(x)))(samples)
 
 
-def _per_sample_norms(gradients: Array) -> Array:
-  # safe_norm: the gradient of |g| at g = 0 is undefined; this keeps it finite.
-  return optax.safe_norm(gradients.reshape(gradients.shape[0], -1), 1e-12, axis=1)
+def _per_sample_squares(gradients: Any) -> Array:
+  """`|g_i|^2` `[batch]` over every array of the input."""
+  return sum(jnp.sum(g.reshape(g.shape[0], -1) ** 2, axis=1) for g in jax.tree.leaves(gradients))
+
+
+def _per_sample_norms(gradients: Any) -> Array:
+  # The gradient of |g| at g = 0 is undefined; the floor keeps it finite (as optax.safe_norm).
+  return jnp.sqrt(jnp.maximum(_per_sample_squares(gradients), 1e-24))
 
 
 def gradient_penalty(d_fn: Discriminator, real: Array, fake: Array, rng: Array, *,
@@ -38,8 +44,9 @@ def gradient_penalty(d_fn: Discriminator, real: Array, fake: Array, rng: Array, 
 
   Args:
     d_fn: samples `[batch, ...]` -> logits `[batch]`.
-    real: `[batch, ...]` data.
-    fake: `[batch, ...]` generated samples.
+    real: `[batch, ...]` data (or a pytree of such arrays: one interpolation weight per
+      sample for all of them, one norm over all of them).
+    fake: generated samples, of the same structure.
     rng: key for the interpolation weights.
     target: the gradient norm aimed at.
     one_sided: penalise only norms above `target` (Petzka et al. 2018's variant).
@@ -47,8 +54,10 @@ def gradient_penalty(d_fn: Discriminator, real: Array, fake: Array, rng: Array, 
   Returns:
     scalar penalty.
   """
-  u = jax.random.uniform(rng, (real.shape[0],) + (1,) * (real.ndim - 1))
-  interpolates = real + u * (fake - real)
+  batch = jax.tree.leaves(real)[0].shape[0]
+  u = jax.random.uniform(rng, (batch,))  # One weight per sample, for all its arrays.
+  interpolates = jax.tree.map(lambda r, f: r + u.reshape((-1,) + (1,) * (r.ndim - 1)) * (f - r),
+                              real, fake)
   gap = _per_sample_norms(_input_gradients(d_fn, interpolates)) - target
   if one_sided:
     gap = jax.nn.relu(gap)
@@ -58,7 +67,7 @@ def gradient_penalty(d_fn: Discriminator, real: Array, fake: Array, rng: Array, 
 def r1_penalty(d_fn: Discriminator, real: Array, fake: Array, rng: Array) -> Array:
   """R1 (Mescheder et al. 2018): `0.5 mean |grad D(real)|^2`; weight is the paper's gamma."""
   del fake, rng
-  return 0.5 * jnp.mean(jnp.sum(_input_gradients(d_fn, real).reshape(real.shape[0], -1) ** 2, 1))
+  return 0.5 * jnp.mean(_per_sample_squares(_input_gradients(d_fn, real)))
 
 
 def r2_penalty(d_fn: Discriminator, real: Array, fake: Array, rng: Array) -> Array:

@@ -1,7 +1,7 @@
 """The GAN's fixed definition (models, optimizers, loss, schedule) and its training state."""
 
 import dataclasses
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import flax
 import flax.linen as nn
@@ -14,6 +14,10 @@ from jaxgan.errors import ConfigError
 from jaxgan.losses import GANLoss
 
 SCHEDULES = ("alternating", "simultaneous")
+
+
+def _same(samples: Any) -> Any:
+  return samples
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +42,9 @@ class GAN:
   `skip_nonfinite_updates`: a step whose losses or gradients are not finite leaves
   the parameters as they were (and counts in `GANState.skipped_updates`) instead
   of spreading NaNs.
+
+  `real_inputs` turns real samples into what D takes, for a model whose G returns
+  more than its samples (MSG-GAN: every scale); the identity for the others.
   """
   generator: nn.Module
   discriminator: nn.Module
@@ -57,6 +64,7 @@ class GAN:
   g_ema_decay: float = 0.0
   skip_nonfinite_updates: bool = False
   num_classes: int = 0
+  real_inputs: Callable[[Any], Any] = _same
 
   def __post_init__(self):
     if self.schedule not in SCHEDULES:

@@ -74,8 +74,11 @@ def _apply(module: nn.Module, params: Any, batch_stats: Any, inputs: jax.Array,
 def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: jax.Array,
                   labels: jax.Array | None, rng: jax.Array) -> tuple[jax.Array, Any]:
   """D's logits `[batch]` on `samples` (of classes `labels`), with instance noise when it is on."""
-  if ctx.noise_std is not None:
-    samples = samples + ctx.noise_std * jax.random.normal(rng, samples.shape)
+  if ctx.noise_std is not None:  # Each array of D's input (e.g. each scale) gets its own.
+    leaves, tree = jax.tree.flatten(samples)
+    keys = jax.random.split(rng, len(leaves)) if len(leaves) > 1 else [rng]
+    samples = tree.unflatten([x + ctx.noise_std * jax.random.normal(key, x.shape)
+                              for x, key in zip(leaves, keys)])
   return _apply(gan.discriminator, d_params, d_stats, samples, labels)
 
 
@@ -108,6 +111,7 @@ def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
   alone), penalties (conditioned on the real labels) and historical averaging.
   Returns `(loss, (stats, real_logits, fake_logits, penalty_metrics))`."""
   real_rng, fake_rng, flip_rng, penalty_rng = jax.random.split(rng, 4)
+  real = gan.real_inputs(real)  # Penalties then see every input D sees, e.g. every scale.
   real_logits, d_stats = _discriminate(gan, ctx, d_params, d.batch_stats, real, real_labels,
                                        real_rng)
   fake_logits, d_stats = _discriminate(gan, ctx, d_params, d_stats, fake, fake_labels, fake_rng)
@@ -329,8 +333,16 @@ def _skip_if_nonfinite(state: GANState, new_state: GANState,
   return kept, metrics | {"skipped": (~finite).astype(jnp.float32)}
 
 
+def generate_outputs(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array | None = None
+                     ) -> jax.Array | tuple[jax.Array, ...]:
+  """G's outputs for latents `[n, latent_dim]` (and, for a conditional GAN, labels `[n]`),
+  BatchNorm in inference mode: samples `[n, *data_shape]`, or a multi-scale generator's
+  images at every scale, smallest first."""
+  return _apply(gan.generator, g.params, g.batch_stats, latents, labels, train=False)[0]
+
+
 def generate(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array | None = None
              ) -> jax.Array:
-  """Samples `[n, *data_shape]` from latents `[n, latent_dim]` (and, for a conditional GAN,
-  labels `[n]`), BatchNorm in inference mode."""
-  return _apply(gan.generator, g.params, g.batch_stats, latents, labels, train=False)[0]
+  """Samples `[n, *data_shape]`: of a multi-scale generator's outputs, the full-size ones."""
+  outputs = generate_outputs(gan, g, latents, labels)
+  return outputs[-1] if isinstance(outputs, tuple) else outputs

@@ -78,6 +78,12 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
   if config.get("conditional", False):  # Absent from configs saved before it existed.
     num_classes = data.num_classes(config.dataset, config.data_dir or None)
   conditioning = {"num_classes": num_classes} if num_classes else {}
+  real_inputs = {}
+  if pair.real_inputs is not None:
+    if config.replay.size:
+      raise ConfigError(f"The replay buffer keeps single samples, not the {config.model} "
+                        f"generator's outputs; set replay.size=0.")
+    real_inputs = {"real_inputs": pair.real_inputs(generator_kwargs)}
   d_optimizer = build_optimizer(config.d_optimizer)
   if config.d_weight_clip:
     d_optimizer = optax.chain(d_optimizer, regularizers.clip_weights(config.d_weight_clip))
@@ -100,6 +106,7 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       g_ema_decay=config.g_ema_decay,
       skip_nonfinite_updates=config.skip_nonfinite_updates,
       num_classes=num_classes,
+      **real_inputs,
   )
 
 

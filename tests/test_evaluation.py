@@ -114,3 +114,21 @@ def test_interpolation_rows_move_between_two_latents(ring_config):
   points = evaluation.interpolate(gan, state.g, jax.random.key(1), rows=3, cols=5)
   assert points.shape == (15, 2)
   assert not np.allclose(points[0], points[4]) and np.all(np.isfinite(points))
+
+
+def test_a_multi_scale_generator_is_measured_at_full_size_and_drawn_at_every_scale(
+    digits_config, cache_dir, digits_classifier, tmp_path):
+  del digits_classifier  # Trained once for the session, in cache_dir.
+  digits_config.model = "msg"
+  digits_config.generator = {"features": (8, 8, 8)}
+  digits_config.discriminator = {"features": (8, 8, 8)}
+  digits_config.eval_cache_dir = cache_dir
+  trainer.train_and_evaluate(digits_config, str(tmp_path))
+  results = evaluate.evaluate_workdir(str(tmp_path), num_samples=100)
+  assert np.isfinite(results["eval/fid"])
+  out = tmp_path / "eval" / "step_0000004"
+  assert np.load(out / "samples.npz")["samples"].shape == (100, 16, 16, 1)
+  scales = np.asarray(Image.open(out / "scales.png"))
+  assert scales.shape == (3 * 65 + 1, 8 * 65 + 1)  # 4, 8 and 16 px rows, each shown at 64 px.
+  top, bottom = scales[1:65, 1:65], scales[131:195, 1:65]
+  assert len(np.unique(top)) <= 16 < len(np.unique(bottom))  # 4x4 pixels enlarged 16 times.

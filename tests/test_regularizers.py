@@ -123,3 +123,25 @@ def test_user_penalty_by_module_path():
   weight = jnp.ones((3, 2, 1))
   expected = np.mean(np.asarray(REAL).reshape(6, -1).sum(1) ** 2)
   np.testing.assert_allclose(fn(_linear_d(weight), REAL, FAKE, None), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["gradient_penalty", "r1", "r2"])
+def test_penalties_on_several_arrays_equal_those_on_their_concatenation(name):
+  # MSG-GAN's D takes every scale: a penalty over (small, large) must treat the pair as one
+  # input per sample, exactly as over the two flattened and joined.
+  keys = jax.random.split(jax.random.key(0), 6)
+  small, small_fake = (jax.random.normal(k, (5, 2, 2, 3)) for k in keys[:2])
+  large, large_fake = (jax.random.normal(k, (5, 4, 4, 3)) for k in keys[2:4])
+  w = jax.random.normal(keys[4], (12 + 48,))
+
+  def d_flat(x):
+    return jnp.tanh(x) @ w
+
+  def join(pair):
+    return jnp.concatenate([p.reshape(5, -1) for p in pair], axis=1)
+
+  fn = regularizers.PENALTIES.get(name)
+  on_pairs = fn(lambda pair: d_flat(join(pair)), (small, large), (small_fake, large_fake),
+                keys[5])
+  on_joined = fn(d_flat, join((small, large)), join((small_fake, large_fake)), keys[5])
+  np.testing.assert_allclose(on_pairs, on_joined, rtol=1e-5)

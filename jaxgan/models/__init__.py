@@ -1,0 +1,60 @@
+"""Generators and discriminators (Flax linen), one module per family, and a registry of them.
+
+Every generator maps latents `[batch, latent_dim]` to samples `[batch, *data_shape]`
+in `[-1, 1]` (or unbounded, for `output_activation="identity"`); every
+discriminator maps samples to logits `[batch]`, never probabilities.
+Both take `train` to switch BatchNorm between batch and running statistics.
+
+With `num_classes > 0` both are class-conditional and take integer `labels [batch]`
+after their first argument: G appends the one-hot label to its latent (Mirza &
+Osindero 2014), D adds a projection term `<embed(label), features>` to its logit
+(Miyato & Koyama 2018).
+
+A family is a `ModelPair`; `get(name)` returns a registered one, or your own as
+`"package.module:attribute"`.
+"""
+
+from typing import Any, Callable, NamedTuple, Sequence
+
+import flax.linen as nn
+
+from jaxgan.models import dcgan, mlp, msg, resnet
+from jaxgan.models.attention import SelfAttention
+from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
+from jaxgan.models.msg import MSGDiscriminator, MSGGenerator
+from jaxgan.models.resnet import ResNetDiscriminator, ResNetGenerator
+from jaxgan.registry import Registry
+
+
+class ModelPair(NamedTuple):
+  """The generator and discriminator classes of one architecture.
+
+  `check_data_shape(data_shape, generator_kwargs)` raises ConfigError if the
+  generator cannot produce samples of that shape. A generator that returns more
+  than the samples (MSG-GAN's pyramid, whose last entry is the samples) names
+  `real_inputs(generator_kwargs)`: the function that turns a real batch into the
+  same structure for D.
+  """
+  generator: type[nn.Module]
+  discriminator: type[nn.Module]
+  check_data_shape: Callable[[Sequence[int], dict], None]
+  real_inputs: Callable[[dict], Callable[[Any], Any]] | None = None
+
+
+MODELS = Registry("model", {
+    "mlp": ModelPair(MLPGenerator, MLPDiscriminator, mlp.check_data_shape),
+    "dcgan": ModelPair(DCGANGenerator, DCGANDiscriminator, dcgan.check_data_shape),
+    "sngan_resnet": ModelPair(ResNetGenerator, ResNetDiscriminator, resnet.check_data_shape),
+    "msg": ModelPair(MSGGenerator, MSGDiscriminator, msg.check_data_shape, msg.real_inputs),
+})
+
+
+def get(name: str) -> ModelPair:
+  """The `ModelPair` registered as `name`, or `"module:attribute"` for your own."""
+  return MODELS.get(name)
+
+
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "MODELS",
+           "MSGDiscriminator", "MSGGenerator", "ModelPair", "ResNetDiscriminator",
+           "ResNetGenerator", "SelfAttention", "get"]

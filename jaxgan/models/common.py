@@ -1,0 +1,90 @@
+"""Pieces every model family shares: initialisers, BatchNorm, spectral norm, and class
+conditioning (one-hot latents for G, a projection term for D)."""
+
+from typing import Callable, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxgan.errors import ConfigError
+
+Array = jax.Array
+
+# Radford et al. 2015: weights from N(0, 0.02), BatchNorm scale from N(1, 0.02).
+dcgan_init = nn.initializers.normal(0.02)
+
+
+def _dcgan_scale_init(key, shape, dtype=jnp.float32):
+  return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
+
+
+def batch_norm(train: bool, *, name: str | None = None) -> nn.BatchNorm:
+  # momentum 0.9 is PyTorch's BatchNorm default (its momentum=0.1).
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
+                      scale_init=_dcgan_scale_init, name=name)
+
+
+def maybe_spectral_norm(layer: nn.Module, x: Array, *, spectral_norm: bool,
+                        train: bool) -> Array:
+  """`layer(x)`, with the layer's kernel spectrally normalised (Miyato et al. 2018) if asked;
+  the power-iteration state lives in the `batch_stats` collection."""
+  if spectral_norm:
+    return nn.SpectralNorm(layer)(x, update_stats=train)
+  return layer(x)
+
+
+def with_labels(latents: Array, labels: Array | None, num_classes: int) -> Array:
+  """`[batch, latent_dim]` latents, with the one-hot labels appended when conditional."""
+  if not num_classes:
+    return latents
+  if labels is None:
+    raise ValueError(f"This generator is conditional on {num_classes} classes: pass labels.")
+  return jnp.concatenate([latents, jax.nn.one_hot(labels, num_classes, dtype=latents.dtype)], -1)
+
+
+def latent_maps(latents: Array, labels: Array | None, *, num_classes: int, size: int,
+                doublings: int, features: int, **dense_kwargs) -> Array:
+  """A dense layer from latents `[batch, latent_dim]` (with the one-hot labels when
+  conditional) to maps `[batch, base, base, features]`, `base = size / 2**doublings`:
+  a generator's first layer. Call it inside a module's compact method."""
+  base = size // 2 ** doublings
+  x = nn.Dense(base * base * features, **dense_kwargs)(with_labels(latents, labels, num_classes))
+  return x.reshape(-1, base, base, features)
+
+
+def projection(features: Array, labels: Array | None, num_classes: int) -> Array:
+  """The class term of a projection discriminator, `<embed(labels), features>` `[batch]` for
+  features `[batch, ...]` (0 when unconditional)."""
+  if not num_classes:
+    return jnp.zeros(features.shape[:1], features.dtype)
+  if labels is None:
+    raise ValueError(f"This discriminator is conditional on {num_classes} classes: pass labels.")
+  features = features.reshape(features.shape[0], -1)
+  embedding = nn.Embed(num_classes, features.shape[-1], name="class_embedding")(labels)
+  return jnp.sum(embedding * features, axis=-1)
+
+
+def check_attention_resolution(resolution: int, sizes: list[int], model: str) -> None:
+  """Raises ConfigError if `resolution` (0: no attention) is none of the feature-map `sizes`."""
+  if resolution and resolution not in sizes:
+    raise ConfigError(f"{model}: attention_resolution={resolution} matches none of its feature "
+                      f"map sizes {sorted(set(sizes))}; use one of them, or 0 for no attention.")
+
+
+def check_square_image(model: str, data_shape: Sequence[int], features: Sequence[int]) -> None:
+  """Raises ConfigError unless a generator that doubles its maps once per entry of
+  `features` can make images of `data_shape`."""
+  if len(data_shape) != 3 or data_shape[0] != data_shape[1]:
+    raise ConfigError(f"{model} makes square images [size, size, channels]; the data has shape "
+                      f"{tuple(data_shape)}. Use a 'mlp' model for non-image data.")
+  factor = 2 ** len(features)
+  if data_shape[0] % factor or data_shape[0] < factor:
+    raise ConfigError(
+        f"{model} with generator.features={tuple(features)} doubles the size "
+        f"{len(features)} times, so it makes sizes that are multiples of {factor}; the data "
+        f"is {data_shape[0]}x{data_shape[0]}. Change image_size or generator.features "
+        f"(e.g. 2 entries for 16 or 28, 3 for 32, 4 for 64).")
+
+
+ACTIVATIONS: dict[str, Callable[[Array], Array]] = {"tanh": jnp.tanh, "identity": lambda x: x}

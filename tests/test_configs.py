@@ -1,0 +1,38 @@
+"""Every config in configs/ trains 2 steps offline at batch 8, or, where its data is not
+prepared here, stops with the clear error that says how to prepare it."""
+
+import glob
+import importlib.util
+import os
+
+import pytest
+
+from jaxgan import trainer
+from jaxgan.errors import ConfigError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
+                 if not p.endswith("__init__.py"))
+OFFLINE = ("sklearn_digits", "ring8", "grid25")
+
+
+def _load(name: str):
+  spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(ROOT, "configs", name))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_trains_two_steps_or_says_how_to_get_its_data(name, data_dir, tmp_path):
+  config = _load(name)
+  config.num_train_steps, config.batch_size, config.eval_every_steps = 2, 8, 0
+  config.num_devices = 1
+  config.data_dir = data_dir
+  if config.dataset not in OFFLINE:
+    with pytest.raises(ConfigError, match=f"Dataset '{config.dataset}' is not prepared"):
+      trainer.train_and_evaluate(config, str(tmp_path))
+    return
+  state = trainer.train_and_evaluate(config, str(tmp_path))
+  assert int(state.step) == 2
+  assert sorted(os.listdir(tmp_path / "samples")) == ["step_0000002.png"]
