@@ -3,6 +3,9 @@
   python bench/compare.py                        # full table (~25 min on 2 CPU cores)
   python bench/compare.py --quick --json out.json  # batch 64, jaxgan and torch eager (<5 min)
 
+sngan32 and msg32 (SNGAN's ResNets and MSG-GAN at CIFAR-10 sizes) have no PyTorch twin
+yet: their rows are jaxgan's alone.
+
 Each (model, framework, batch) runs in its own process, so peak memory and thread
 pools are its own. A step is the same math in both frameworks (tests/test_bench_parity.py):
 D on real and fake, then G against the updated D, Adam 2e-4 (b1 0.5), non-saturating
@@ -28,7 +31,8 @@ sys.path.insert(0, ROOT)
 JAX_FRAMEWORKS = ("jaxgan", "jaxgan-simultaneous", "jaxgan-pmap")
 TORCH_FRAMEWORKS = ("torch", "torch-channels_last", "torch.compile")
 # Steps per timed run and timed runs, by model: keep each measurement to tens of seconds.
-TIMING = {"mlp28": (50, 5), "dcgan32": (5, 5), "dcgan64": (2, 3)}
+TIMING = {"mlp28": (50, 5), "dcgan32": (5, 5), "dcgan64": (2, 3), "sngan32": (2, 3),
+          "msg32": (2, 3)}
 
 
 def _jax_worker(model: str, framework: str, batch: int, steps: int, repeats: int) -> dict:
@@ -187,6 +191,8 @@ def main() -> None:
     print("torch is not installed (pip install '.[bench]'): measuring jaxgan only.")
     frameworks = [f for f in frameworks if f not in TORCH_FRAMEWORKS]
   import jax
+
+  from bench import specs
   if jax.local_device_count() == 1 and "jaxgan-pmap" in frameworks:
     frameworks.remove("jaxgan-pmap")  # pmap over one device is the jit row.
 
@@ -205,6 +211,8 @@ def main() -> None:
     for batch in batch_sizes:
       like_for_like_flops, torch_rate, measured = None, None, []
       for framework in frameworks:
+        if framework in TORCH_FRAMEWORKS and model not in specs.TORCH_TWINS:
+          continue
         result = _measure(framework, model, batch, steps, repeats)
         rate = statistics.median(result["rates"])
         if framework == "jaxgan":

@@ -18,7 +18,18 @@ MODELS = {
                               "generator": {"features": (512, 256, 128, 64)},
                               "discriminator": {"features": (64, 128, 256, 512),
                                                 "batch_norm": True, "use_bias": False}}),
+    # The newer families at CIFAR-10 sizes: SNGAN's ResNets as in the paper, and MSG-GAN
+    # with every scale from 4 to 32 px (jaxgan only: no PyTorch twin yet).
+    "sngan32": ((32, 32, 3), {"model": "sngan_resnet",
+                              "generator": {"features": (256, 256, 256)},
+                              "discriminator": {"features": (128, 128, 128, 128),
+                                                "num_down": 2}}),
+    "msg32": ((32, 32, 3), {"model": "msg",
+                            "generator": {"features": (256, 256, 128, 64)},
+                            "discriminator": {"features": (64, 128, 256, 256)}}),
 }
+# The models bench/torch_models.py has a PyTorch twin of.
+TORCH_TWINS = ("mlp28", "dcgan32", "dcgan64", "sngan32")
 
 
 def config(name: str, *, batch_size: int, schedule: str = "alternating"

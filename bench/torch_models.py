@@ -1,4 +1,4 @@
-"""PyTorch twins of jaxgan's MLP GAN and DCGAN, and the same training step, for the benchmark.
+"""PyTorch twins of jaxgan's MLP GAN, DCGAN and SNGAN ResNets, and the same training step.
 
 Same layer sizes, initialisation, BatchNorm placement and momentum, Adam settings,
 losses and update order (D on real and detached fake, then G against the updated
@@ -104,6 +104,133 @@ class DCGANDiscriminator(nn.Module):
     return self.body(x).view(-1)
 
 
+def _up(x):
+  return nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+
+
+def _sn(layer: nn.Module) -> nn.Module:
+  # The classic form: v from u, then u from v, one step per training forward, as Flax's.
+  return nn.utils.spectral_norm(layer)
+
+
+def _load(layer: nn.Module, p: dict, u: np.ndarray | None = None) -> None:
+  """A Flax Dense/Conv's kernel and bias (and spectral-norm vector `u`) into `layer`."""
+  weight = getattr(layer, "weight_orig", None)
+  weight = layer.weight if weight is None else weight
+  weight.copy_(torch.from_numpy(np.array(_jax_to_torch_weight(np.asarray(p["kernel"]), layer))))
+  layer.bias.copy_(torch.from_numpy(np.array(p["bias"])))
+  if u is not None:
+    layer.weight_u.copy_(torch.from_numpy(np.array(u).reshape(-1)))
+
+
+def _load_bn(bn: nn.BatchNorm2d, p: dict) -> None:
+  bn.weight.copy_(torch.from_numpy(np.array(p["scale"])))
+  bn.bias.copy_(torch.from_numpy(np.array(p["bias"])))
+
+
+def _sn_u(stats: dict, layer: str) -> np.ndarray | None:
+  """The `u` Flax's SpectralNorm keeps for `layer` (in `SpectralNorm_<i>`), if any."""
+  return next((s[f"{layer}/kernel/u"] for s in stats.values()
+               if isinstance(s, dict) and f"{layer}/kernel/u" in s), None)
+
+
+class _ResUp(nn.Module):
+  def __init__(self, width_in: int, width: int):
+    super().__init__()
+    self.bn0, self.bn1 = nn.BatchNorm2d(width_in, **_BN), nn.BatchNorm2d(width, **_BN)
+    self.conv0 = nn.Conv2d(width_in, width, 3, padding=1)
+    self.conv1 = nn.Conv2d(width, width, 3, padding=1)
+    self.shortcut = nn.Conv2d(width_in, width, 1)
+
+  def forward(self, x):
+    h = self.conv0(_up(nn.functional.relu(self.bn0(x))))
+    h = self.conv1(nn.functional.relu(self.bn1(h)))
+    return h + self.shortcut(_up(x))
+
+  def load_jax(self, p: dict) -> None:
+    _load_bn(self.bn0, p["BatchNorm_0"])
+    _load_bn(self.bn1, p["BatchNorm_1"])
+    for name in ("conv0", "conv1"):
+      _load(getattr(self, name), p[f"Conv_{name[-1]}"])
+    _load(self.shortcut, p["shortcut"])
+
+
+class ResNetGenerator(nn.Module):
+  """NCHW twin of jaxgan's `sngan_resnet` generator."""
+
+  def __init__(self, latent_dim: int, data_shape, features):
+    super().__init__()
+    size, _, channels = data_shape
+    self.base, self.features0 = size // 2 ** len(features), features[0]
+    self.project = nn.Linear(latent_dim, self.base * self.base * features[0])
+    widths = (features[0], *features)
+    self.blocks = nn.ModuleList(_ResUp(a, b) for a, b in zip(widths[:-1], widths[1:]))
+    self.bn = nn.BatchNorm2d(features[-1], **_BN)
+    self.conv = nn.Conv2d(features[-1], channels, 3, padding=1)
+
+  def forward(self, z):
+    x = self.project(z).view(-1, self.base, self.base, self.features0).permute(0, 3, 1, 2)
+    for block in self.blocks:
+      x = block(x)
+    return torch.tanh(self.conv(nn.functional.relu(self.bn(x))))
+
+  def load_jax(self, params: dict, batch_stats: dict) -> None:
+    del batch_stats  # Running BatchNorm statistics play no part in training steps.
+    _load(self.project, params["Dense_0"])
+    for i, block in enumerate(self.blocks):
+      block.load_jax(params[f"_UpBlock_{i}"])
+    _load_bn(self.bn, params["BatchNorm_0"])
+    _load(self.conv, params["Conv_0"])
+
+
+class _ResDown(nn.Module):
+  def __init__(self, width_in: int, width: int, down: bool, first: bool):
+    super().__init__()
+    self.down, self.first = down, first
+    self.conv0 = _sn(nn.Conv2d(width_in, width, 3, padding=1))
+    self.conv1 = _sn(nn.Conv2d(width, width, 3, padding=1))
+    has_shortcut = first or down or width_in != width
+    self.shortcut = _sn(nn.Conv2d(width_in, width, 1)) if has_shortcut else None
+
+  def forward(self, x):
+    h = self.conv1(nn.functional.relu(self.conv0(x if self.first else nn.functional.relu(x))))
+    shortcut = x
+    if self.first:
+      shortcut = self.shortcut(nn.functional.avg_pool2d(x, 2))
+    elif self.shortcut is not None:
+      shortcut = self.shortcut(x)
+    if self.down:
+      h = nn.functional.avg_pool2d(h, 2)
+      shortcut = shortcut if self.first else nn.functional.avg_pool2d(shortcut, 2)
+    return h + shortcut
+
+  def load_jax(self, params: dict, stats: dict) -> None:
+    for name, flax_name in (("conv0", "conv_0"), ("conv1", "conv_1"), ("shortcut", "shortcut")):
+      if getattr(self, name) is not None:
+        _load(getattr(self, name), params[flax_name], _sn_u(stats, flax_name))
+
+
+class ResNetDiscriminator(nn.Module):
+  """NCHW twin of jaxgan's `sngan_resnet` discriminator, spectral norm on every kernel."""
+
+  def __init__(self, data_shape, features, num_down: int = 2):
+    super().__init__()
+    widths = (data_shape[-1], *features)
+    self.blocks = nn.ModuleList(_ResDown(a, b, down=i < num_down, first=i == 0)
+                                for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])))
+    self.linear = _sn(nn.Linear(features[-1], 1))
+
+  def forward(self, x):
+    for block in self.blocks:
+      x = block(x)
+    return self.linear(nn.functional.relu(x).sum(dim=(2, 3))).view(-1)
+
+  def load_jax(self, params: dict, batch_stats: dict) -> None:
+    for i, block in enumerate(self.blocks):
+      block.load_jax(params[f"_DownBlock_{i}"], batch_stats.get(f"_DownBlock_{i}", {}))
+    _load(self.linear, params["Dense_0"], _sn_u(batch_stats, "Dense_0"))
+
+
 def to_torch_layout(model: str, images: np.ndarray) -> torch.Tensor:
   """jaxgan's NHWC batch as the twin of `model` takes it: NCHW for convolutions, as is for
   the MLP (which flattens it in jaxgan's order)."""
@@ -117,6 +244,9 @@ def build(model: str, data_shape, generator: dict, discriminator: dict, latent_d
   if model == "mlp":
     return (MLPGenerator(latent_dim, data_shape, **generator),
             MLPDiscriminator(data_shape, **discriminator))
+  if model == "sngan_resnet":
+    return (ResNetGenerator(latent_dim, data_shape, **generator),
+            ResNetDiscriminator(data_shape, **discriminator))
   return (DCGANGenerator(latent_dim, data_shape, **generator),
           DCGANDiscriminator(data_shape, **discriminator))
 
@@ -158,7 +288,12 @@ def _jax_to_torch_weight(kernel: np.ndarray, module: nn.Module) -> np.ndarray:
 
 
 def copy_from_jax(module: nn.Module, params: dict, batch_stats: dict | None = None) -> None:
-  """Loads a jaxgan parameter tree into its PyTorch twin (layers matched in order)."""
+  """Loads a jaxgan parameter tree into its PyTorch twin (layers matched in order, or by name
+  for the ResNets, spectral-norm vectors included)."""
+  if hasattr(module, "load_jax"):
+    with torch.no_grad():
+      module.load_jax(params, batch_stats or {})
+    return
   kernels = _in_order(params, ("Dense", "Conv", "ConvTranspose"))
   norms = _in_order(params, ("BatchNorm",))
   stats = _in_order(batch_stats or {}, ("BatchNorm",))

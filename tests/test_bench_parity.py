@@ -29,7 +29,7 @@ def _count(module) -> int:
   return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize("name", list(specs.MODELS))
+@pytest.mark.parametrize("name", specs.TORCH_TWINS)
 def test_same_parameter_counts(name):
   _, _, state, g, d = _models(name)
   assert _count(g) == sum(x.size for x in jax.tree.leaves(state.g.params))
@@ -40,7 +40,7 @@ def _params(module) -> list[np.ndarray]:
   return [p.detach().numpy().copy() for p in module.parameters()]
 
 
-@pytest.mark.parametrize("name", ["mlp28", "dcgan32"])
+@pytest.mark.parametrize("name", ["mlp28", "dcgan32", "sngan32"])
 def test_same_forward_and_one_step_losses_and_updates(name):
   config, gan, state, g, d = _models(name)
   torch_models.copy_from_jax(g, state.g.params, state.g.batch_stats)
@@ -55,20 +55,21 @@ def test_same_forward_and_one_step_losses_and_updates(name):
   fake, _ = gan.generator.apply(variables, latents, train=True, mutable=["batch_stats"])
   torch_fake = g(torch.from_numpy(latents)).detach()
   np.testing.assert_allclose(torch_models.to_torch_layout(config.model, fake).numpy(),
-                             torch_fake.numpy(), atol=1e-5)
+                             torch_fake.numpy(), rtol=1e-4, atol=1e-5)  # ~12 layers of rounding.
 
   # One full step: same losses and same updated parameters.
   new_state, metrics = jax.jit(functools.partial(train_step, gan))(state, real, rng)
   d_loss, g_loss = torch_models.TrainStep(g, d)(torch_models.to_torch_layout(config.model, real),
                                                 torch.from_numpy(latents))
   np.testing.assert_allclose(metrics["d/loss"], d_loss.item(), rtol=1e-5)
-  np.testing.assert_allclose(metrics["g/loss"], g_loss.item(), rtol=1e-5)
+  np.testing.assert_allclose(metrics["g/loss"], g_loss.item(), rtol=1e-5, atol=1e-7)
   _, _, _, g_twin, d_twin = _models(name)
   for module, twin, params in ((g, g_twin, new_state.g.params), (d, d_twin, new_state.d.params)):
     torch_models.copy_from_jax(twin, params)
-    for updated_by_torch, updated_by_jax in zip(_params(module), _params(twin)):
-      # Adam's first step moves a weight by lr * g / (|g| + eps), i.e. by +-lr (2e-4) unless
-      # g is near eps (1e-8): there float rounding of g can change the step, up to its sign.
-      # So: nearly all weights equal to 1e-6, none further apart than two steps.
-      difference = np.abs(updated_by_torch - updated_by_jax)
-      assert np.mean(difference < 1e-6) > 0.99 and difference.max() <= 4e-4 + 1e-7
+    # Adam's first step moves a weight by lr * g / (|g| + eps), i.e. by +-lr (2e-4) unless
+    # g is near eps (1e-8): there float rounding of g can change the step, up to its sign
+    # (as for biases just before a BatchNorm, whose true gradient is 0). So: nearly all
+    # weights of each model equal to 1e-6, none further apart than two steps.
+    difference = np.concatenate([np.abs(a - b).ravel()
+                                 for a, b in zip(_params(module), _params(twin))])
+    assert np.mean(difference < 1e-6) > 0.99 and difference.max() <= 4e-4 + 1e-7

@@ -36,6 +36,7 @@ COMMANDS = {
     ".venv/bin/python bench/compare.py --quick --json out.json": r"\| model \| batch \|",
     ".venv/bin/python bench/conv_layers.py --model dcgan32": r"\| layer \| size \|",
     ".venv/bin/python bench/mode_collapse.py": r"\| dataset \| setting \|",
+    ".venv/bin/python bench/families.py": r"\| config \| steps \|",
 }
 LINKED = (".venv", "Makefile", "train.py", "configs", "jaxgan", "bench", "examples", "docs")
 # Copied and dated to the epoch: make then never rebuilds the environment the tests run in.
