@@ -11,7 +11,6 @@ slowest family took, so that the families can be compared at equal time too.
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -23,22 +22,15 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from jaxgan import trainer  # noqa: E402
+from jaxgan import command_line, trainer  # noqa: E402
 
 CONFIGS = ("default.py", "sngan_digits.py", "msg_digits.py")
 METRICS = ("eval/fid", "eval/kid", "eval/precision", "eval/recall")
 
 
-def load_config(name: str):
-  spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(ROOT, "configs", name))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
-
-
 def run(name: str, seed: int, steps: int | None = None) -> dict[str, float]:
   """Trains config `name` with `seed` (and `steps`, if given); wall time and last metrics."""
-  config = load_config(name)
+  config = command_line.load_config_file(os.path.join(ROOT, "configs", name))
   config.seed = seed
   config.num_devices = 1
   if steps:

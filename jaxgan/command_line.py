@@ -50,7 +50,7 @@ def _flat_keys(config: Any, prefix: str = "") -> list[str]:
   return keys
 
 
-def _load_config_file(path: str) -> Any:
+def load_config_file(path: str) -> Any:
   """`get_config()` of the config file at `path`, as written (no overrides)."""
   spec = importlib.util.spec_from_file_location("_config_as_written", path)
   module = importlib.util.module_from_spec(spec)
@@ -89,7 +89,7 @@ def parse(flag_values: flags.FlagValues, argv: list[str], configs_dir: str) -> l
   with _flag_errors_as_config_errors():
     remaining = flag_values(argv)
   config_flag = flag_values["config"]
-  written = _flat_keys(_load_config_file(config_flags.get_config_filename(config_flag)))
+  written = _flat_keys(load_config_file(config_flags.get_config_filename(config_flag)))
   for field, value in config_flags.get_override_values(config_flag).items():
     if field in written or field.split(".")[0] in KWARGS_FIELDS and "." in field:
       continue

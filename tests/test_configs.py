@@ -2,12 +2,11 @@
 prepared here, stops with the clear error that says how to prepare it."""
 
 import glob
-import importlib.util
 import os
 
 import pytest
 
-from jaxgan import trainer
+from jaxgan import command_line, trainer
 from jaxgan.errors import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -16,16 +15,9 @@ CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "conf
 OFFLINE = ("sklearn_digits", "ring8", "grid25")
 
 
-def _load(name: str):
-  spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(ROOT, "configs", name))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
-
-
 @pytest.mark.parametrize("name", CONFIGS)
 def test_config_trains_two_steps_or_says_how_to_get_its_data(name, data_dir, tmp_path):
-  config = _load(name)
+  config = command_line.load_config_file(os.path.join(ROOT, "configs", name))
   config.num_train_steps, config.batch_size, config.eval_every_steps = 2, 8, 0
   config.num_devices = 1
   config.data_dir = data_dir
