@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jaxgan import models, trainer
-from jaxgan.models import msg
+from jaxgan.models import common, msg
 
 
 @pytest.mark.parametrize("size,channels,features", [
@@ -203,3 +203,32 @@ def test_msg_refuses_the_replay_buffer(digits_config):
   digits_config.replay.size = 64
   with pytest.raises(ValueError, match="replay buffer keeps single samples, not the msg"):
     trainer.build_gan(digits_config, (16, 16, 1))
+
+
+def test_minibatch_stddev_feature_equals_numpy_and_stays_within_groups():
+  x = np.asarray(jax.random.normal(jax.random.key(0), (8, 3, 3, 5)))
+  out = np.asarray(common.batch_stddev_feature(jnp.asarray(x), 4))
+  assert out.shape == (8, 3, 3, 6)
+  np.testing.assert_array_equal(out[..., :5], x)
+  groups = x.reshape(4, 2, 3, 3, 5)  # Samples i and i + 2, i + 4, i + 6 form group i % 2.
+  expected = np.sqrt(groups.var(axis=0) + 1e-8).mean(axis=(1, 2, 3))
+  np.testing.assert_allclose(out[:, 0, 0, 5], np.tile(expected, 4), rtol=1e-5)
+  collapsed = np.broadcast_to(x[:1], x.shape)  # A collapsed batch: no spread at all.
+  assert np.all(np.asarray(common.batch_stddev_feature(jnp.asarray(collapsed), 4))[..., 5]
+                < 1e-3)
+  with pytest.raises(ValueError, match=r"minibatch_stddev=4 must divide the batch each device "
+                                       r"sees \(6\)"):
+    common.batch_stddev_feature(jnp.ones((6, 2, 2, 1)), 4)
+
+
+@pytest.mark.parametrize("model,kwargs", [("dcgan", {"features": (8, 16)}),
+                                          ("msg", {"features": (8, 8, 8)})])
+def test_minibatch_stddev_in_discriminators(model, kwargs):
+  discriminator = models.get(model).discriminator(**kwargs, minibatch_stddev=4)
+  images = jax.random.normal(jax.random.key(0), (8, 16, 16, 1))
+  variables = discriminator.init(jax.random.key(1), images, train=False)
+  logits = discriminator.apply(variables, images, train=False)
+  # Changing one sample moves the logits of the other samples of its group only.
+  moved = discriminator.apply(variables, images.at[0].multiply(3.0), train=False)
+  changed = np.abs(np.asarray(moved - logits)) > 1e-6
+  assert list(changed) == [True, False, True, False, True, False, True, False]

@@ -68,7 +68,7 @@ def test_batch_size_not_divisible_by_devices_is_a_clear_error(ring_config, tmp_p
     ("dcgan", {"features": (16, 8), "attention_resolution": 8},
      {"features": (8, 16), "attention_resolution": 8, "spectral_norm": True}),
     ("msg", {"features": (8, 8, 8), "attention_resolution": 8},
-     {"features": (8, 8, 8), "combine": "lin_cat"}),
+     {"features": (8, 8, 8), "combine": "lin_cat", "minibatch_stddev": 4}),
 ])
 def test_model_families_train_under_jit_and_pmap(digits_config, model, generator, discriminator):
   digits_config.model = model

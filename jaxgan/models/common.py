@@ -65,6 +65,24 @@ def projection(features: Array, labels: Array | None, num_classes: int) -> Array
   return jnp.sum(embedding * features, axis=-1)
 
 
+def batch_stddev_feature(x: Array, group_size: int) -> Array:
+  """Karras et al. 2018: features `[batch, h, w, c]` with one more channel, the standard
+  deviation of each feature over a group of `group_size` samples (samples `i`,
+  `i + batch / group_size`, ...), averaged over features and positions: D sees how varied
+  the batch is, and a collapsed G shows. `group_size=0` returns `x` unchanged."""
+  if not group_size:
+    return x
+  batch, height, width, _ = x.shape
+  group = min(group_size, batch)
+  if batch % group:
+    raise ConfigError(f"minibatch_stddev={group_size} must divide the batch each device "
+                      f"sees ({batch}); change one of them.")
+  groups = x.reshape(group, batch // group, height, width, -1)
+  stddev = jnp.sqrt(jnp.var(groups, axis=0) + 1e-8).mean(axis=(1, 2, 3))  # [batch / group]
+  stddev = jnp.tile(stddev, group)[:, None, None, None]
+  return jnp.concatenate([x, jnp.broadcast_to(stddev, (batch, height, width, 1))], axis=-1)
+
+
 def check_attention_resolution(resolution: int, sizes: list[int], model: str) -> None:
   """Raises ConfigError if `resolution` (0: no attention) is none of the feature-map `sizes`."""
   if resolution and resolution not in sizes:

@@ -8,8 +8,9 @@ import jax.numpy as jnp
 
 from jaxgan import layers
 from jaxgan.models.attention import SelfAttention
-from jaxgan.models.common import (batch_norm, check_attention_resolution, check_square_image,
-                                  dcgan_init, latent_maps, maybe_spectral_norm, projection)
+from jaxgan.models.common import (batch_norm, batch_stddev_feature, check_attention_resolution,
+                                  check_square_image, dcgan_init, latent_maps, maybe_spectral_norm,
+                                  projection)
 
 Array = jax.Array
 
@@ -54,7 +55,9 @@ class DCGANDiscriminator(nn.Module):
   The paper's model is `batch_norm=True, use_bias=False`; on tiny data sets a
   discriminator with biases and no BatchNorm trains better (see configs/default.py).
   `spectral_norm=True` normalises every convolution (SNGAN; usually without BatchNorm).
-  `attention_resolution` puts a self-attention block after the feature maps of that size.
+  `attention_resolution` puts a self-attention block after the feature maps of that size;
+  `minibatch_stddev=4` adds the batch's standard deviation (groups of 4) as a feature
+  before the last layer.
   """
   features: Sequence[int] = (64, 128, 256)
   batch_norm: bool = True
@@ -62,6 +65,7 @@ class DCGANDiscriminator(nn.Module):
   spectral_norm: bool = False
   num_classes: int = 0
   attention_resolution: int = 0
+  minibatch_stddev: int = 0
 
   @nn.compact
   def __call__(self, images: Array, labels: Array | None = None, *,
@@ -77,8 +81,9 @@ class DCGANDiscriminator(nn.Module):
         x = batch_norm(train)(x)
       x = nn.leaky_relu(x, 0.2)
       x = _attend_at(self.attention_resolution, x, spectral_norm=self.spectral_norm, train=train)
-    logits = conv(nn.Conv(1, x.shape[1:3], padding="VALID", use_bias=self.use_bias,
-                          kernel_init=dcgan_init), x)
+    last = nn.Conv(1, x.shape[1:3], padding="VALID", use_bias=self.use_bias,
+                   kernel_init=dcgan_init)
+    logits = conv(last, batch_stddev_feature(x, self.minibatch_stddev))
     return logits.reshape(-1) + projection(x, labels, self.num_classes)
 
 

@@ -21,8 +21,8 @@ import jax.numpy as jnp
 
 from jaxgan.errors import ConfigError
 from jaxgan.models.attention import SelfAttention
-from jaxgan.models.common import (check_attention_resolution, check_square_image, latent_maps,
-                                  projection)
+from jaxgan.models.common import (batch_stddev_feature, check_attention_resolution,
+                                  check_square_image, latent_maps, projection)
 
 Array = jax.Array
 Pyramid = tuple[Array, ...]  # Images `[batch, s, s, c]`, smallest `s` first, doubling.
@@ -83,11 +83,13 @@ class MSGGenerator(nn.Module):
 class MSGDiscriminator(nn.Module):
   """A pyramid (or full-size images `[batch, s, s, c]`) -> logits `[batch]`. `features[i]`
   is the width of the block working at the i-th largest scale; there are as many scales
-  as entries."""
+  as entries. `minibatch_stddev=4` adds the batch's standard deviation (groups of 4) as a
+  feature at the smallest scale, as the paper's D does."""
   features: Sequence[int] = (64, 128, 256, 256)
   combine: str = "lin_cat"
   num_classes: int = 0
   attention_resolution: int = 0
+  minibatch_stddev: int = 0
 
   @nn.compact
   def __call__(self, samples: Pyramid | Array, labels: Array | None = None, *,
@@ -112,6 +114,8 @@ class MSGDiscriminator(nn.Module):
         x = jnp.concatenate([x, image], axis=-1)
       if x.shape[1] == self.attention_resolution:
         x = SelfAttention()(x)
+      if i == len(self.features) - 1:
+        x = batch_stddev_feature(x, self.minibatch_stddev)
       x = nn.leaky_relu(nn.Conv(width, (3, 3))(x), 0.2)
       if i < len(self.features) - 1:
         x = _downsample(nn.leaky_relu(nn.Conv(width, (3, 3))(x), 0.2))
