@@ -65,6 +65,16 @@ def projection(features: Array, labels: Array | None, num_classes: int) -> Array
   return jnp.sum(embedding * features, axis=-1)
 
 
+def upsample(x: Array) -> Array:
+  """Maps `[batch, h, w, c]` -> `[batch, 2h, 2w, c]`, nearest neighbour."""
+  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+
+
+def downsample(x: Array) -> Array:
+  """Maps `[batch, h, w, c]` -> `[batch, h/2, w/2, c]`, 2x2 average pooling."""
+  return nn.avg_pool(x, (2, 2), (2, 2))
+
+
 def batch_stddev_feature(x: Array, group_size: int) -> Array:
   """Karras et al. 2018: features `[batch, h, w, c]` with one more channel, the standard
   deviation of each feature over a group of `group_size` samples (samples `i`,

@@ -22,7 +22,8 @@ import jax.numpy as jnp
 from jaxgan.errors import ConfigError
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.common import (batch_stddev_feature, check_attention_resolution,
-                                  check_square_image, latent_maps, projection)
+                                  check_square_image, downsample, latent_maps, projection,
+                                  upsample)
 
 Array = jax.Array
 Pyramid = tuple[Array, ...]  # Images `[batch, s, s, c]`, smallest `s` first, doubling.
@@ -33,20 +34,12 @@ def _pixel_norm(x: Array) -> Array:
   return x * jax.lax.rsqrt(jnp.mean(x ** 2, axis=-1, keepdims=True) + 1e-8)
 
 
-def _upsample(x: Array) -> Array:
-  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
-
-
-def _downsample(x: Array) -> Array:
-  return nn.avg_pool(x, (2, 2), (2, 2))
-
-
 def real_pyramid(images: Array, num_scales: int) -> Pyramid:
   """Images `[batch, s, s, c]` and their 2x2 average poolings: `num_scales` images, smallest
   first."""
   pyramid = [images]
   for _ in range(num_scales - 1):
-    pyramid.append(_downsample(pyramid[-1]))
+    pyramid.append(downsample(pyramid[-1]))
   return tuple(reversed(pyramid))
 
 
@@ -71,7 +64,7 @@ class MSGGenerator(nn.Module):
     pyramid = []
     for i, width in enumerate(self.features):
       if i:
-        x = _upsample(x)
+        x = upsample(x)
       for _ in range(2):
         x = _pixel_norm(nn.leaky_relu(nn.Conv(width, (3, 3))(x), 0.2))
       if x.shape[1] == self.attention_resolution:
@@ -118,7 +111,7 @@ class MSGDiscriminator(nn.Module):
         x = batch_stddev_feature(x, self.minibatch_stddev)
       x = nn.leaky_relu(nn.Conv(width, (3, 3))(x), 0.2)
       if i < len(self.features) - 1:
-        x = _downsample(nn.leaky_relu(nn.Conv(width, (3, 3))(x), 0.2))
+        x = downsample(nn.leaky_relu(nn.Conv(width, (3, 3))(x), 0.2))
     x = nn.leaky_relu(nn.Conv(self.features[-1], x.shape[1:3], padding="VALID")(x), 0.2)
     x = x.reshape(x.shape[0], -1)
     return nn.Dense(1)(x)[:, 0] + projection(x, labels, self.num_classes)

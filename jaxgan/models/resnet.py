@@ -18,18 +18,11 @@ import jax.numpy as jnp
 
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.common import (batch_norm, check_attention_resolution, check_square_image,
-                                  latent_maps, maybe_spectral_norm, projection)
+                                  downsample, latent_maps, maybe_spectral_norm, projection,
+                                  upsample)
 
 Array = jax.Array
 _init = nn.initializers.xavier_uniform()
-
-
-def _upsample(x: Array) -> Array:
-  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
-
-
-def _downsample(x: Array) -> Array:
-  return nn.avg_pool(x, (2, 2), (2, 2))
 
 
 class _UpBlock(nn.Module):
@@ -37,10 +30,10 @@ class _UpBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x: Array, *, train: bool) -> Array:
-    h = _upsample(nn.relu(batch_norm(train)(x)))
+    h = upsample(nn.relu(batch_norm(train)(x)))
     h = nn.Conv(self.features, (3, 3), kernel_init=_init)(h)
     h = nn.Conv(self.features, (3, 3), kernel_init=_init)(nn.relu(batch_norm(train)(h)))
-    return h + nn.Conv(self.features, (1, 1), kernel_init=_init, name="shortcut")(_upsample(x))
+    return h + nn.Conv(self.features, (1, 1), kernel_init=_init, name="shortcut")(upsample(x))
 
 
 class _DownBlock(nn.Module):
@@ -59,12 +52,12 @@ class _DownBlock(nn.Module):
     h = conv(3, "conv_1", nn.relu(h))
     shortcut = x
     if self.first:  # Pool first: the 1x1 conv then runs on a quarter of the pixels.
-      shortcut = conv(1, "shortcut", _downsample(x))
+      shortcut = conv(1, "shortcut", downsample(x))
     elif self.down or x.shape[-1] != self.features:
       shortcut = conv(1, "shortcut", x)
     if self.down:
-      h = _downsample(h)
-      shortcut = shortcut if self.first else _downsample(shortcut)
+      h = downsample(h)
+      shortcut = shortcut if self.first else downsample(shortcut)
     return h + shortcut
 
 
@@ -121,4 +114,5 @@ class ResNetDiscriminator(nn.Module):
 
 
 def check_data_shape(data_shape: Sequence[int], generator_kwargs: dict) -> None:
-  check_square_image("sngan", data_shape, generator_kwargs.get("features", ResNetGenerator.features))
+  features = generator_kwargs.get("features", ResNetGenerator.features)
+  check_square_image("sngan", data_shape, features)
