@@ -1,8 +1,9 @@
 """Every command and snippet of the README, run as printed from a copy of the repository root.
 
 Commands that train run until they show progress and are then stopped with SIGTERM
-(which saves a checkpoint, as the README promises; bench scripts just stop); the others run to the end. A
-command the README gains must be added to `COMMANDS`, and one it loses removed.
+(which saves a checkpoint, as the README promises; bench scripts just stop); the others
+run to the end. A command the README gains must be added to `COMMANDS`, and one it
+loses removed.
 """
 
 import os
