@@ -3,8 +3,9 @@
   python bench/compare.py                        # full table (~25 min on 2 CPU cores)
   python bench/compare.py --quick --json out.json  # batch 64, jaxgan and torch eager (<5 min)
 
-sngan32 and msg32 (SNGAN's ResNets and MSG-GAN at CIFAR-10 sizes) have no PyTorch twin
-yet: their rows are jaxgan's alone.
+sngan32 is SNGAN's ResNets at CIFAR-10 size, with a PyTorch twin; msg32 (MSG-GAN) and
+progressive32 (progressive growing, fully grown: its last phase) have none: their rows are
+jaxgan's alone.
 
 Each (model, framework, batch) runs in its own process, so peak memory and thread
 pools are its own. A step is the same math in both frameworks (tests/test_bench_parity.py):
@@ -32,7 +33,7 @@ JAX_FRAMEWORKS = ("jaxgan", "jaxgan-simultaneous", "jaxgan-pmap")
 TORCH_FRAMEWORKS = ("torch", "torch-channels_last", "torch.compile")
 # Steps per timed run and timed runs, by model: keep each measurement to tens of seconds.
 TIMING = {"mlp28": (50, 5), "dcgan32": (5, 5), "dcgan64": (2, 3), "sngan32": (2, 3),
-          "msg32": (2, 3)}
+          "msg32": (2, 3), "progressive32": (2, 3)}
 
 
 def _jax_worker(model: str, framework: str, batch: int, steps: int, repeats: int) -> dict:

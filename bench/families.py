@@ -1,6 +1,6 @@
 """The model families on one footing: the bundled digits, the same step and metrics, several seeds.
 
-  python bench/families.py                       # every digits config, seeds 0-2 (~30 min)
+  python bench/families.py                       # every digits config, seeds 0-2 (~45 min)
   python bench/families.py --configs msg_digits.py --seeds 0
 
 Trains each config of `--configs` (from configs/) once per seed and prints, as mean ±
@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 
 from jaxgan import command_line, trainer  # noqa: E402
 
-CONFIGS = ("default.py", "sngan_digits.py", "msg_digits.py")
+CONFIGS = ("default.py", "sngan_digits.py", "msg_digits.py", "progressive_digits.py")
 METRICS = ("eval/fid", "eval/kid", "eval/precision", "eval/recall")
 
 

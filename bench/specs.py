@@ -27,6 +27,10 @@ MODELS = {
     "msg32": ((32, 32, 3), {"model": "msg",
                             "generator": {"features": (256, 256, 128, 64)},
                             "discriminator": {"features": (64, 128, 256, 256)}}),
+    # Fully grown (no growth schedule): the step of the last, most expensive phase.
+    "progressive32": ((32, 32, 3), {"model": "progressive",
+                                    "generator": {"features": (256, 256, 128, 64)},
+                                    "discriminator": {"features": (64, 128, 256, 256)}}),
 }
 # The models bench/torch_models.py has a PyTorch twin of.
 TORCH_TWINS = ("mlp28", "dcgan32", "dcgan64", "sngan32")

@@ -235,7 +235,7 @@ def to_torch_layout(model: str, images: np.ndarray) -> torch.Tensor:
   """jaxgan's NHWC batch as the twin of `model` takes it: NCHW for convolutions, as is for
   the MLP (which flattens it in jaxgan's order)."""
   if model == "mlp":
-    return torch.from_numpy(np.ascontiguousarray(images))
+    return torch.from_numpy(np.array(images))  # A writable copy.
   return torch.from_numpy(np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2)))
 
 

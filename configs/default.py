@@ -74,3 +74,14 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval_features = "classifier"
   config.eval_inception_weights = ""
   return config
+
+
+def for_cifar10(config: ml_collections.ConfigDict, num_train_steps: int) -> None:
+  """Sets `config` to CIFAR-10 at 32x32 for a long run (on a GPU or TPU): samples every 2,500
+  steps, checkpoints and evaluations every 5,000."""
+  config.dataset = "cifar10"
+  config.image_size = 32
+  config.num_train_steps = num_train_steps
+  config.sample_every_steps = 2500
+  config.checkpoint_every_steps = 5000
+  config.eval_every_steps = 5000

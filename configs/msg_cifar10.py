@@ -15,8 +15,7 @@ from configs import default
 
 def get_config():
   config = default.get_config()
-  config.dataset = "cifar10"
-  config.image_size = 32
+  default.for_cifar10(config, num_train_steps=100_000)
   config.model = "msg"
   config.latent_dim = 512
   config.generator = ml_collections.ConfigDict({"features": (512, 512, 256, 128)})
@@ -26,8 +25,4 @@ def get_config():
   config.d_penalties = ({"name": "r1", "weight": 1.0, "every": 4},)
   for optimizer in (config.g_optimizer, config.d_optimizer):
     optimizer.learning_rate, optimizer.b1, optimizer.b2 = 3e-3, 0.0, 0.99
-  config.num_train_steps = 100_000
-  config.sample_every_steps = 2500
-  config.checkpoint_every_steps = 5000
-  config.eval_every_steps = 5000
   return config

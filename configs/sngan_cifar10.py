@@ -15,8 +15,7 @@ from configs import default
 
 def get_config():
   config = default.get_config()
-  config.dataset = "cifar10"
-  config.image_size = 32
+  default.for_cifar10(config, num_train_steps=50_000)
   config.model = "sngan_resnet"
   config.latent_dim = 128
   config.generator = ml_collections.ConfigDict({"features": (256, 256, 256)})
@@ -26,8 +25,4 @@ def get_config():
   config.n_critic = 5
   for optimizer in (config.g_optimizer, config.d_optimizer):
     optimizer.b1, optimizer.b2 = 0.0, 0.9
-  config.num_train_steps = 50_000
-  config.sample_every_steps = 2500
-  config.checkpoint_every_steps = 5000
-  config.eval_every_steps = 5000
   return config

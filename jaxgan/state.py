@@ -11,6 +11,7 @@ import optax
 
 from jaxgan import regularizers
 from jaxgan.errors import ConfigError
+from jaxgan.growth import Growth
 from jaxgan.losses import GANLoss
 
 SCHEDULES = ("alternating", "simultaneous")
@@ -45,6 +46,9 @@ class GAN:
 
   `real_inputs` turns real samples into what D takes, for a model whose G returns
   more than its samples (MSG-GAN: every scale); the identity for the others.
+
+  `growth` is the schedule of a progressively growing model (jaxgan.growth), None for
+  the others; its phase is the one `train_step` trains, set by `at_step`.
   """
   generator: nn.Module
   discriminator: nn.Module
@@ -65,6 +69,7 @@ class GAN:
   skip_nonfinite_updates: bool = False
   num_classes: int = 0
   real_inputs: Callable[[Any], Any] = _same
+  growth: Growth | None = None
 
   def __post_init__(self):
     if self.schedule not in SCHEDULES:
@@ -85,6 +90,11 @@ class GAN:
     if self.num_classes and self.replay_size:
       raise ConfigError("The replay buffer keeps samples without their labels, so it cannot "
                         "be used with a conditional GAN; set replay.size=0.")
+
+  def at_step(self, step: int) -> "GAN":
+    """The GAN that trains step `step` (counted from 0): itself, unless it grows."""
+    return self if self.growth is None else dataclasses.replace(
+        self, growth=self.growth.at_step(step))
 
 
 @flax.struct.dataclass

@@ -57,17 +57,21 @@ class _Context(NamedTuple):
   step: jax.Array
   noise_std: jax.Array | None  # Instance noise level, None when off.
   axis_name: str | None
+  model_kwargs: dict  # What G and D take in training besides their inputs: a growing
+                      # model's phase and fade-in weight alpha; {} for the others.
 
 
 def _apply(module: nn.Module, params: Any, batch_stats: Any, inputs: jax.Array,
-           labels: jax.Array | None = None, *, train: bool = True) -> tuple[jax.Array, Any]:
+           labels: jax.Array | None = None, *, train: bool = True,
+           **model_kwargs) -> tuple[jax.Array, Any]:
   """`module(inputs)`, or `module(inputs, labels)` when conditional, and its new
   BatchNorm/spectral-norm statistics (unchanged unless `train`)."""
   variables = {"params": params, "batch_stats": batch_stats} if batch_stats else {"params": params}
   args = (inputs,) if labels is None else (inputs, labels)
   if not train:
     return module.apply(variables, *args, train=False), batch_stats
-  outputs, mutated = module.apply(variables, *args, train=True, mutable=["batch_stats"])
+  outputs, mutated = module.apply(variables, *args, train=True, mutable=["batch_stats"],
+                                  **model_kwargs)
   return outputs, mutated.get("batch_stats", batch_stats)
 
 
@@ -79,7 +83,15 @@ def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples:
     keys = jax.random.split(rng, len(leaves)) if len(leaves) > 1 else [rng]
     samples = tree.unflatten([x + ctx.noise_std * jax.random.normal(key, x.shape)
                               for x, key in zip(leaves, keys)])
-  return _apply(gan.discriminator, d_params, d_stats, samples, labels)
+  return _apply(gan.discriminator, d_params, d_stats, samples, labels, **ctx.model_kwargs)
+
+
+def _real_inputs(gan: GAN, ctx: _Context, real: jax.Array) -> Any:
+  """What D is shown of a real batch: while growing, the phase's resolution (faded in like
+  G's images); for a multi-scale D, every scale."""
+  if gan.growth is not None:
+    real = gan.growth.fade_real(real, ctx.model_kwargs["alpha"])
+  return gan.real_inputs(real)
 
 
 def _generator_adversarial_loss(gan: GAN, fake_logits: jax.Array,
@@ -111,7 +123,7 @@ def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
   alone), penalties (conditioned on the real labels) and historical averaging.
   Returns `(loss, (stats, real_logits, fake_logits, penalty_metrics))`."""
   real_rng, fake_rng, flip_rng, penalty_rng = jax.random.split(rng, 4)
-  real = gan.real_inputs(real)  # Penalties then see every input D sees, e.g. every scale.
+  real = _real_inputs(gan, ctx, real)  # Penalties then see every input D sees.
   real_logits, d_stats = _discriminate(gan, ctx, d_params, d.batch_stats, real, real_labels,
                                        real_rng)
   fake_logits, d_stats = _discriminate(gan, ctx, d_params, d_stats, fake, fake_labels, fake_rng)
@@ -122,7 +134,8 @@ def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
   loss = gan.loss.discriminator(adversarial_real, adversarial_fake)
 
   def d_fn(x):
-    return _apply(gan.discriminator, d_params, d.batch_stats, x, real_labels)[0]
+    return _apply(gan.discriminator, d_params, d.batch_stats, x, real_labels,
+                  **ctx.model_kwargs)[0]
 
   terms = {}
   for penalty, key in zip(gan.d_penalties, jax.random.split(penalty_rng, len(gan.d_penalties))):
@@ -218,7 +231,8 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   if gan.instance_noise_std:
     noise_std = regularizers.instance_noise_std(
         state.step, std=gan.instance_noise_std, anneal_steps=gan.instance_noise_anneal_steps)
-  ctx = _Context(state.step, noise_std, axis_name)
+  ctx = _Context(state.step, noise_std, axis_name,
+                 {} if gan.growth is None else gan.growth.model_kwargs(state.step))
 
   samples, labels = _split_batch(gan, batch)
   per_device_batch = samples.shape[0] // gan.n_critic
@@ -236,7 +250,8 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   def critic_update(carry, inputs):
     g_stats, d = carry
     real_i, real_labels_i, latents_i, fake_labels_i, rng_i = inputs
-    fake, g_stats = _apply(gan.generator, g.params, g_stats, latents_i, fake_labels_i)
+    fake, g_stats = _apply(gan.generator, g.params, g_stats, latents_i, fake_labels_i,
+                           **ctx.model_kwargs)
     replay_rng, rng_i = jax.random.split(rng_i)
     d, _ = _d_step(gan, ctx, d, real_i, real_labels_i,
                    _replayed(gan, state, fake, replay_rng), fake_labels_i, rng_i)
@@ -252,7 +267,8 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   real, real_labels, latents, fake_labels = jax.tree.map(
       lambda x: x[-1], (real, real_labels, latents, fake_labels))
   fake, g_pullback, g_stats = jax.vjp(
-      lambda p: _apply(gan.generator, p, g_stats, latents, fake_labels), g.params, has_aux=True)
+      lambda p: _apply(gan.generator, p, g_stats, latents, fake_labels, **ctx.model_kwargs),
+      g.params, has_aux=True)
   replay_rng, d_rng = jax.random.split(d_rngs[-1])
   d_fake = _replayed(gan, state, fake, replay_rng)
   fake_rng, real_rng = jax.random.split(g_rng)

@@ -20,6 +20,7 @@ from jaxgan import (
   checkpointing,
   data,
   evaluation,
+  growth,
   layers,
   losses,
   models,
@@ -84,6 +85,7 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       raise ConfigError(f"The replay buffer keeps single samples, not the {config.model} "
                         f"generator's outputs; set replay.size=0.")
     real_inputs = {"real_inputs": pair.real_inputs(generator_kwargs)}
+  schedule = _growth(config, pair, generator_kwargs, discriminator_kwargs)
   d_optimizer = build_optimizer(config.d_optimizer)
   if config.d_weight_clip:
     d_optimizer = optax.chain(d_optimizer, regularizers.clip_weights(config.d_weight_clip))
@@ -107,7 +109,23 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       skip_nonfinite_updates=config.skip_nonfinite_updates,
       num_classes=num_classes,
       **real_inputs,
+      growth=schedule,
   )
+
+
+def _growth(config: ml_collections.ConfigDict, pair: models.ModelPair, generator_kwargs: dict,
+            discriminator_kwargs: dict) -> growth.Growth | None:
+  """The growth schedule of `config.growth` (`{phase_steps, fade_steps}`) for a progressive
+  model; None for a model trained fully grown."""
+  if pair.num_phases is None:
+    if config.get("growth"):
+      raise ConfigError(f"config.growth is for progressive models; model {config.model!r} does "
+                        f"not grow. Use --config.model=progressive, or remove growth.")
+    return None
+  num_phases = pair.num_phases(generator_kwargs, discriminator_kwargs)
+  if not config.get("growth"):
+    return None
+  return growth.Growth(num_phases, config.growth.phase_steps, config.growth.fade_steps)
 
 
 def num_devices_for(config: ml_collections.ConfigDict) -> int:
@@ -203,6 +221,23 @@ def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array 
     writer.write_picture(step, f"{prefix}samples", picture)
 
 
+def _compile_phase(gan: GAN, step: int, num_devices: int, data_shape: tuple[int, ...]
+                   ) -> tuple[Callable, int]:
+  """The compiled step that trains step `step` (counted from 0), and its growth phase (0 for
+  a model that does not grow), which is logged."""
+  phase_gan = gan.at_step(step)
+  if phase_gan.growth is None:
+    return compile_step(gan, num_devices), 0
+  schedule = phase_gan.growth
+  size = data_shape[0] >> (schedule.num_phases - 1 - schedule.phase)
+  start = schedule.phase * schedule.phase_steps
+  fading = (f", its new layers fading in until step {start + schedule.fade_steps}"
+            if schedule.phase and schedule.fade_steps else "")
+  log.info("Growth phase %d/%d from step %d: %dx%d images%s.", schedule.phase + 1,
+           schedule.num_phases, start, size, size, fading)
+  return compile_step(phase_gan, num_devices), schedule.phase
+
+
 def _time_left(steps_left: int, steps_per_s: float) -> str:
   seconds = round(steps_left / max(steps_per_s, 1e-9))
   minutes, seconds = divmod(seconds, 60)
@@ -259,7 +294,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
   samples_dir = os.path.join(workdir, "samples")
   os.makedirs(samples_dir, exist_ok=True)
 
-  step_fn = compile_step(gan, num_devices)
+  step_fn, phase = None, None
   replicated = num_devices > 1
   train_iter = data.batches(dataset, config.batch_size * gan.n_critic, start_step)
   if replicated:
@@ -275,6 +310,8 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
   last_log_time, last_log_step = time.perf_counter(), start_step
   try:
     for step in range(start_step + 1, config.num_train_steps + 1):
+      if step_fn is None or gan.growth and gan.growth.phase_at(step - 1) != phase:
+        step_fn, phase = _compile_phase(gan, step - 1, num_devices, dataset.data_shape)
       state, metrics = step_fn(state, next(train_iter), step_rng)
       unchecked.append(metrics)
       unlogged.append(metrics)

@@ -25,19 +25,19 @@ SMALL = ["--config.log_every_steps=10", "--config.sample_every_steps=1000",
          "--config.eval_every_steps=0"]
 
 
-def _command(workdir, data_dir, *flags) -> list[str]:
-  return [sys.executable, os.path.join(ROOT, "train.py"), f"--workdir={workdir}",
+def _command(workdir, data_dir, *flags, config="default.py") -> list[str]:
+  return [sys.executable, os.path.join(ROOT, "train.py"),
+          f"--config={os.path.join(ROOT, 'configs', config)}", f"--workdir={workdir}",
           f"--config.data_dir={data_dir}", f"--config.num_train_steps={STEPS}", *SMALL, *flags]
 
 
-def _train(workdir, data_dir, *flags) -> subprocess.CompletedProcess:
-  result = subprocess.run(_command(workdir, data_dir, *flags), capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
-  return result
+def _train(workdir, data_dir, *flags, **config) -> subprocess.CompletedProcess:
+  return subprocess.run(_command(workdir, data_dir, *flags, **config), capture_output=True,
+                        text=True, timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
 
 
-def _start(workdir, data_dir, *flags) -> subprocess.Popen:
-  return subprocess.Popen(_command(workdir, data_dir, *flags), stdout=subprocess.PIPE,
+def _start(workdir, data_dir, *flags, **config) -> subprocess.Popen:
+  return subprocess.Popen(_command(workdir, data_dir, *flags, **config), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True,
                           env={**os.environ, "PYTHONPATH": ROOT})
 
@@ -139,6 +139,28 @@ def test_damaged_latest_checkpoint_falls_back_to_the_one_before(uninterrupted, d
   assert f"at step {steps[-2]}." in result.stderr
   assert os.path.isdir(tmp_path / "damaged_checkpoints" / str(newest))
   _assert_same(_final_state(tmp_path), expected)
+
+
+def test_kill_9_in_a_fade_in_and_resume_is_bit_exact(data_dir, tmp_path):
+  """Progressive growing: phase 2 (16x16) starts at step 100 and fades in until step 200; a
+  run killed in the fade-in resumes there, recompiles that phase's step, and ends with the
+  parameters of a run that nothing interrupted."""
+  flags = ["--config.growth.phase_steps=100", "--config.growth.fade_steps=100"]
+  config = {"config": "progressive_digits.py"}
+  result = _train(tmp_path / "straight", data_dir, *flags, **config)
+  assert result.returncode == 0, result.stderr
+  assert "Growth phase 2/2 from step 100: 16x16 images, its new layers fading in until step " \
+         "200." in result.stderr
+  process = _start(tmp_path / "killed", data_dir, *flags, **config)
+  _wait_for_checkpoint(tmp_path / "killed", process, 120)
+  process.kill()
+  process.wait()
+  result = _train(tmp_path / "killed", data_dir, *flags, **config)
+  assert result.returncode == 0, result.stderr
+  resumed_at = int(result.stderr.split("Resumed from ")[1].split(" at step ")[1].split(".")[0])
+  assert 100 < resumed_at < 200, f"resumed at step {resumed_at}, not in the fade-in"
+  assert "Growth phase 2/2" in result.stderr
+  _assert_same(_final_state(tmp_path / "killed"), _final_state(tmp_path / "straight"))
 
 
 @pytest.fixture

@@ -18,11 +18,12 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import flax.linen as nn
 
-from jaxgan.models import dcgan, mlp, msg, resnet
+from jaxgan.models import dcgan, mlp, msg, progressive, resnet
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
 from jaxgan.models.msg import MSGDiscriminator, MSGGenerator
+from jaxgan.models.progressive import ProgressiveDiscriminator, ProgressiveGenerator
 from jaxgan.models.resnet import ResNetDiscriminator, ResNetGenerator
 from jaxgan.registry import Registry
 
@@ -34,12 +35,15 @@ class ModelPair(NamedTuple):
   generator cannot produce samples of that shape. A generator that returns more
   than the samples (MSG-GAN's pyramid, whose last entry is the samples) names
   `real_inputs(generator_kwargs)`: the function that turns a real batch into the
-  same structure for D.
+  same structure for D. A pair that grows progressively names
+  `num_phases(generator_kwargs, discriminator_kwargs)`; its G and D then take `phase` and
+  `alpha` in training (jaxgan.models.progressive).
   """
   generator: type[nn.Module]
   discriminator: type[nn.Module]
   check_data_shape: Callable[[Sequence[int], dict], None]
   real_inputs: Callable[[dict], Callable[[Any], Any]] | None = None
+  num_phases: Callable[[dict, dict], int] | None = None
 
 
 MODELS = Registry("model", {
@@ -47,6 +51,8 @@ MODELS = Registry("model", {
     "dcgan": ModelPair(DCGANGenerator, DCGANDiscriminator, dcgan.check_data_shape),
     "sngan_resnet": ModelPair(ResNetGenerator, ResNetDiscriminator, resnet.check_data_shape),
     "msg": ModelPair(MSGGenerator, MSGDiscriminator, msg.check_data_shape, msg.real_inputs),
+    "progressive": ModelPair(ProgressiveGenerator, ProgressiveDiscriminator,
+                             progressive.check_data_shape, num_phases=progressive.num_phases),
 })
 
 
@@ -56,5 +62,6 @@ def get(name: str) -> ModelPair:
 
 
 __all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "MODELS",
-           "MSGDiscriminator", "MSGGenerator", "ModelPair", "ResNetDiscriminator",
-           "ResNetGenerator", "SelfAttention", "get"]
+           "MSGDiscriminator", "MSGGenerator", "ModelPair", "ProgressiveDiscriminator",
+           "ProgressiveGenerator", "ResNetDiscriminator", "ResNetGenerator", "SelfAttention",
+           "get"]

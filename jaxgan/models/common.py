@@ -75,6 +75,11 @@ def downsample(x: Array) -> Array:
   return nn.avg_pool(x, (2, 2), (2, 2))
 
 
+def pixel_norm(x: Array) -> Array:
+  """Karras et al. 2018: each position's feature vector `[..., c]` scaled to unit mean square."""
+  return x * jax.lax.rsqrt(jnp.mean(x ** 2, axis=-1, keepdims=True) + 1e-8)
+
+
 def batch_stddev_feature(x: Array, group_size: int) -> Array:
   """Karras et al. 2018: features `[batch, h, w, c]` with one more channel, the standard
   deviation of each feature over a group of `group_size` samples (samples `i`,

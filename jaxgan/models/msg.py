@@ -22,16 +22,12 @@ import jax.numpy as jnp
 from jaxgan.errors import ConfigError
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.common import (batch_stddev_feature, check_attention_resolution,
-                                  check_square_image, downsample, latent_maps, projection,
-                                  upsample)
+                                  check_square_image, downsample, latent_maps, pixel_norm,
+                                  projection, upsample)
 
 Array = jax.Array
 Pyramid = tuple[Array, ...]  # Images `[batch, s, s, c]`, smallest `s` first, doubling.
 COMBINE = ("cat", "lin_cat")
-
-
-def _pixel_norm(x: Array) -> Array:
-  return x * jax.lax.rsqrt(jnp.mean(x ** 2, axis=-1, keepdims=True) + 1e-8)
 
 
 def real_pyramid(images: Array, num_scales: int) -> Pyramid:
@@ -66,7 +62,7 @@ class MSGGenerator(nn.Module):
       if i:
         x = upsample(x)
       for _ in range(2):
-        x = _pixel_norm(nn.leaky_relu(nn.Conv(width, (3, 3))(x), 0.2))
+        x = pixel_norm(nn.leaky_relu(nn.Conv(width, (3, 3))(x), 0.2))
       if x.shape[1] == self.attention_resolution:
         x = SelfAttention()(x)
       pyramid.append(jnp.tanh(nn.Conv(channels, (1, 1), name=f"to_image_{i}")(x)))
