@@ -1,11 +1,15 @@
 """Mode collapse on 2-D Gaussian mixtures: each loss family and remedy, one table.
 
-  python bench/mode_collapse.py                 # ring8 and grid25, every setting
+  python bench/mode_collapse.py                 # ring8 and grid25, every setting, seed 0
   python bench/mode_collapse.py --steps 500 --datasets ring8 --settings non_saturating
+  python bench/mode_collapse.py --suite pacgan --seeds 0 1 2 3 4   # PacGAN's experiment
 
-Trains configs/gaussians.py (MLP GAN) with each setting below, draws 2,500
-samples and prints modes covered, % high-quality samples (within 3 std of a mode)
-and the reverse KL of the mode histogram, as in the VEEGAN and PacGAN papers.
+`--suite remedies` trains configs/gaussians.py (MLP GAN) with each setting below;
+`--suite pacgan` trains configs/pacgan_ring.py (the PacGAN paper's models) unpacked and
+packed 2, 3 and 4 samples deep, and prints the paper's published rows beside. Each run
+draws 2,500 samples; the table gives modes covered (by at least 20 high-quality samples,
+and by at least 1), % high-quality samples (within 3 std of a mode) and the reverse KL of
+the mode histogram, as in the VEEGAN and PacGAN papers: mean ± std over `--seeds`.
 """
 
 import argparse
@@ -19,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from configs import gaussians  # noqa: E402
+from configs import gaussians, pacgan_ring  # noqa: E402
 from jaxgan import data, generate, metrics, sample_latents, trainer  # noqa: E402
 
 # name -> config overrides.
@@ -39,24 +43,39 @@ SETTINGS = {
     "non_saturating + replay buffer": {"replay": {"size": 4096, "fraction": 0.5}},
     "non_saturating + historical averaging": {"historical_averaging_weight": 1e-3},
     "non_saturating + label smoothing 0.9": {"loss_kwargs": {"real_label": 0.9}},
+    "non_saturating + packing 4": {"packing": 4},
+    "non_saturating + minibatch discrimination": {"discriminator.minibatch_discrimination": 8},
+    "non_saturating + minibatch stddev": {"discriminator.minibatch_stddev": 4},
+}
+PACGAN = {"GAN (PacGAN's models)": {}, **{
+    f"PacGAN{m}": {"packing": m, "batch_size": 100 * m} for m in (2, 3, 4)}}
+SUITES = {"remedies": (gaussians, SETTINGS), "pacgan": (pacgan_ring, PACGAN)}
+# Lin et al. 2018, Table 1 (mean over 10 trials): modes, % high quality, reverse KL.
+PUBLISHED = {
+    "ring8": {"GAN": (6.3, 98.2, 0.45), "PacGAN2": (7.9, 95.6, 0.07),
+              "PacGAN3": (7.8, 97.7, 0.10), "PacGAN4": (7.8, 95.9, 0.07)},
+    "grid25": {"GAN": (17.3, 94.8, 0.70), "PacGAN2": (23.8, 91.3, 0.13),
+               "PacGAN3": (24.6, 94.2, 0.06), "PacGAN4": (24.8, 93.6, 0.04)},
 }
 
 
-def _config(dataset: str, overrides: dict, steps: int, seed: int):
-  config = gaussians.get_config()
+def _config(suite: str, dataset: str, setting: str, steps: int, seed: int):
+  base, settings = SUITES[suite]
+  config = base.get_config()
   config.dataset, config.seed, config.num_train_steps = dataset, seed, steps
   config.log_every_steps = config.sample_every_steps = config.checkpoint_every_steps = steps
   config.num_devices = 1
   config.eval_every_steps = 0  # Measured below instead.
-  for field, value in overrides.items():
+  for field, value in settings[setting].items():
     parent, _, name = field.rpartition(".")
     (config[parent] if parent else config)[name] = value
   return config
 
 
-def run(dataset: str, setting: str, steps: int, seed: int, num_samples: int) -> dict:
-  """Trains one setting and measures its samples."""
-  config = _config(dataset, SETTINGS[setting], steps, seed)
+def run(suite: str, dataset: str, setting: str, steps: int, seed: int, num_samples: int
+        ) -> dict:
+  """Trains one setting with one seed and measures its samples."""
+  config = _config(suite, dataset, setting, steps, seed)
   start = time.perf_counter()
   with tempfile.TemporaryDirectory() as workdir:
     state = trainer.train_and_evaluate(config, workdir)
@@ -65,29 +84,50 @@ def run(dataset: str, setting: str, steps: int, seed: int, num_samples: int) -> 
   samples = np.asarray(generate(gan, state.g, sample_latents(gan, jax.random.key(seed + 1),
                                                               num_samples)))
   centers, std = data.MIXTURES[dataset]
-  return {"dataset": dataset, "setting": setting, "seconds": seconds,
-          **metrics.mode_coverage(samples, centers, std)}
+  return {"seconds": seconds, **metrics.mode_coverage(samples, centers, std),
+          "modes_1": metrics.mode_coverage(samples, centers, std, min_count=1)["modes"]}
+
+
+def _mean_std(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+  values = scale * np.asarray(values, np.float64)
+  return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--suite", default="remedies", choices=list(SUITES))
   parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25"])
-  parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
-  parser.add_argument("--steps", type=int, default=5000)
-  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--settings", nargs="+", help="default: every setting of the suite")
+  parser.add_argument("--steps", type=int, help="default: the suite's config")
+  parser.add_argument("--seeds", nargs="+", type=int, default=[0])
   parser.add_argument("--num_samples", type=int, default=2500)
   args = parser.parse_args()
-  print(f"MLP GAN (configs/gaussians.py), {args.steps} steps, batch 256, seed {args.seed}, "
-        f"{args.num_samples} samples; a mode counts with >= 20 high-quality samples.\n")
-  print("| dataset | setting | modes | high quality | reverse KL | train s |")
-  print("|---|---|---|---|---|---|")
+  base, settings = SUITES[args.suite]
+  names = args.settings or list(settings)
+  unknown = sorted(set(names) - set(settings))
+  if unknown:
+    parser.error(f"unknown settings {unknown}; the {args.suite} suite has {list(settings)}")
+  steps = args.steps or base.get_config().num_train_steps
+  print(f"{base.__name__}, {steps} steps, seeds {args.seeds}, {args.num_samples} samples; "
+        f"mean ± std over seeds. modes: covered by >= 20 high-quality samples (VEEGAN); "
+        f"modes >= 1: by at least one (PacGAN's code).\n")
+  print("| dataset | setting | modes | modes >= 1 | high quality % | reverse KL | train s |")
+  print("|---|---|---|---|---|---|---|")
   for dataset in args.datasets:
-    for setting in args.settings:
-      row = run(dataset, setting, args.steps, args.seed, args.num_samples)
-      total = len(data.MIXTURES[dataset][0])
-      print(f"| {dataset} | {setting} | {row['modes']}/{total} | "
-            f"{100 * row['high_quality']:.1f}% | {row['reverse_kl']:.3f} | "
-            f"{row['seconds']:.0f} |", flush=True)
+    total = len(data.MIXTURES[dataset][0])
+    for setting in names:
+      rows = [run(args.suite, dataset, setting, steps, seed, args.num_samples)
+               for seed in args.seeds]
+      column = lambda key: [row[key] for row in rows]  # noqa: E731
+      print(f"| {dataset} | {setting} | {_mean_std(column('modes'))}/{total} | "
+            f"{_mean_std(column('modes_1'))}/{total} | "
+            f"{_mean_std(column('high_quality'), 100)} | "
+            f"{_mean_std(column('reverse_kl'), digits=3)} | "
+            f"{np.mean(column('seconds')):.0f} |", flush=True)
+    if args.suite == "pacgan":
+      for name, (modes, quality, kl) in PUBLISHED[dataset].items():
+        print(f"| {dataset} | {name}, published (10 trials, 400,000 steps) | | "
+              f"{modes}/{total} | {quality} | {kl:.2f} | |")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.historical_averaging_weight = 0.0
   config.replay = ml_collections.ConfigDict({"size": 0, "fraction": 0.5})
   config.g_ema_decay = 0.0  # e.g. 0.999; samples are then also drawn from the EMA generator.
+  # Mode-collapse remedies (jaxgan.regularizers). PacGAN: D judges this many samples at once.
+  config.packing = 1
+  # Unrolled GAN: G's loss judged by D after this many more updates (gradient: through them;
+  # with Adam that needs d_optimizer.eps_root=1e-8).
+  config.unrolled = ml_collections.ConfigDict({"steps": 0, "gradient": True})
   config.num_train_steps = 3000
   config.num_devices = 0  # 0: all local devices.
   # A non-finite loss or gradient stops training (keeping the last good checkpoint);

@@ -1,8 +1,8 @@
 """The `--config` flag of train.py: a config file plus `--config.<field>=<value>` overrides.
 
 Fields of the file can be overridden; new keys are accepted only inside the
-keyword-argument fields (`KWARGS_FIELDS`), whose entries go to a loss or a model
-as they are (`--config.loss_kwargs.margin=1.0`). Everything else that is not in
+keyword-argument fields (`KWARGS_FIELDS`), whose entries go to a loss, a model or an
+optax optimizer as they are (`--config.loss_kwargs.margin=1.0`). Everything else that is not in
 the file is a misspelling, answered with the closest real field.
 """
 
@@ -19,7 +19,7 @@ from ml_collections import config_flags
 from jaxgan.errors import ConfigError, did_you_mean
 
 # Config fields whose entries are keyword arguments of a component chosen by name.
-KWARGS_FIELDS = ("loss_kwargs", "generator", "discriminator")
+KWARGS_FIELDS = ("loss_kwargs", "generator", "discriminator", "g_optimizer", "d_optimizer")
 
 
 @contextlib.contextmanager
@@ -96,6 +96,7 @@ def parse(flag_values: flags.FlagValues, argv: list[str], configs_dir: str) -> l
     raise ConfigError(
         f"--config.{field}={value} names a field the config does not have."
         f"{did_you_mean(field, written)} New keys are taken only inside "
-        f"{', '.join(KWARGS_FIELDS)} (keyword arguments of the loss and the models).")
+        f"{', '.join(KWARGS_FIELDS)} (keyword arguments of the loss, the models and the "
+        f"optimizers).")
   flag_values.config.lock()
   return remaining

@@ -154,3 +154,17 @@ def replay_push(buffer: ReplayBuffer, fake: Array) -> ReplayBuffer:
   """Writes `fake [batch, ...]` over the oldest entries."""
   positions = (buffer.count + jnp.arange(fake.shape[0])) % buffer.samples.shape[0]
   return ReplayBuffer(buffer.samples.at[positions].set(fake), buffer.count + fake.shape[0])
+
+
+def pack(samples: Array, packing: int) -> Array:
+  """PacGAN (Lin et al. 2018): `[batch, ..., c]` -> `[batch / packing, ..., packing * c]`,
+  each run of `packing` consecutive samples concatenated along the last axis (the features
+  of points, the channels of images), so that D judges them together and a generator
+  that repeats itself shows. Samples of different packs never mix."""
+  batch = samples.shape[0]
+  if batch % packing:
+    raise ValueError(f"packing={packing} must divide the batch D sees on each device "
+                     f"({batch}); change batch_size or packing.")
+  packs = samples.reshape(batch // packing, packing, *samples.shape[1:])
+  packs = jnp.moveaxis(packs, 1, -2)  # [packs, ..., packing, c]
+  return packs.reshape(*packs.shape[:-2], packing * samples.shape[-1])

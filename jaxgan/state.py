@@ -47,6 +47,13 @@ class GAN:
   `real_inputs` turns real samples into what D takes, for a model whose G returns
   more than its samples (MSG-GAN: every scale); the identity for the others.
 
+  `packing > 1` makes D judge that many samples at once, concatenated (PacGAN,
+  `regularizers.pack`); its logits are then `[batch / packing]`.
+
+  `unrolled_steps > 0` judges G's loss by D unrolled that many more updates (Metz et al.
+  2017, alternating schedule), with the gradient through the unroll unless
+  `unroll_gradient` is False.
+
   `growth` is the schedule of a progressively growing model (jaxgan.growth), None for
   the others; its phase is the one `train_step` trains, set by `at_step`.
   """
@@ -70,6 +77,9 @@ class GAN:
   num_classes: int = 0
   real_inputs: Callable[[Any], Any] = _same
   growth: Growth | None = None
+  packing: int = 1
+  unrolled_steps: int = 0
+  unroll_gradient: bool = True
 
   def __post_init__(self):
     if self.schedule not in SCHEDULES:
@@ -87,6 +97,16 @@ class GAN:
     for name in ("instance_noise_std", "historical_averaging_weight", "replay_size"):
       if getattr(self, name) < 0:
         raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}; 0 disables it.")
+    if self.unrolled_steps < 0:
+      raise ConfigError(f"unrolled.steps must be >= 0 (0: off), got {self.unrolled_steps}.")
+    if self.unrolled_steps and self.schedule != "alternating":
+      raise ConfigError("An unrolled D judges G after D's update; use schedule='alternating' "
+                        "with unrolled.steps, or set unrolled.steps=0.")
+    if self.packing < 1:
+      raise ConfigError(f"packing must be >= 1 (1: off), got {self.packing}.")
+    if self.num_classes and self.packing > 1:
+      raise ConfigError("A packed D judges several samples at once, so it cannot be "
+                        "conditioned on one label each; set packing=1 for a conditional GAN.")
     if self.num_classes and self.replay_size:
       raise ConfigError("The replay buffer keeps samples without their labels, so it cannot "
                         "be used with a conditional GAN; set replay.size=0.")
@@ -166,8 +186,8 @@ def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   labels = balanced_labels(gan, 1)
   g = _init_player(gan.generator, gan.g_optimizer, g_rng, jnp.zeros((1, gan.latent_dim)),
                    labels, history)
-  d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, jnp.zeros((1, *data_shape)),
-                   labels, history)
+  d_example = regularizers.pack(jnp.zeros((gan.packing, *data_shape)), gan.packing)
+  d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, d_example, labels, history)
   g_ema = Player(*_copy((g.params, g.batch_stats)), opt_state=()) if gan.g_ema_decay else None
   replay = None
   if gan.replay_size:

@@ -61,6 +61,15 @@ class _Context(NamedTuple):
                       # model's phase and fade-in weight alpha; {} for the others.
 
 
+def _context(gan: GAN, step: jax.Array, axis_name: str | None) -> _Context:
+  noise_std = None
+  if gan.instance_noise_std:
+    noise_std = regularizers.instance_noise_std(
+        step, std=gan.instance_noise_std, anneal_steps=gan.instance_noise_anneal_steps)
+  return _Context(step, noise_std, axis_name,
+                  {} if gan.growth is None else gan.growth.model_kwargs(step))
+
+
 def _apply(module: nn.Module, params: Any, batch_stats: Any, inputs: jax.Array,
            labels: jax.Array | None = None, *, train: bool = True,
            **model_kwargs) -> tuple[jax.Array, Any]:
@@ -83,6 +92,14 @@ def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples:
     keys = jax.random.split(rng, len(leaves)) if len(leaves) > 1 else [rng]
     samples = tree.unflatten([x + ctx.noise_std * jax.random.normal(key, x.shape)
                               for x, key in zip(leaves, keys)])
+  return _apply_d(gan, ctx, d_params, d_stats, samples, labels)
+
+
+def _apply_d(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: Any,
+             labels: jax.Array | None) -> tuple[jax.Array, Any]:
+  """D's logits `[batch / packing]` (every D call, penalties' too), and its new statistics."""
+  if gan.packing > 1:
+    samples = jax.tree.map(lambda x: regularizers.pack(x, gan.packing), samples)
   return _apply(gan.discriminator, d_params, d_stats, samples, labels, **ctx.model_kwargs)
 
 
@@ -134,8 +151,7 @@ def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
   loss = gan.loss.discriminator(adversarial_real, adversarial_fake)
 
   def d_fn(x):
-    return _apply(gan.discriminator, d_params, d.batch_stats, x, real_labels,
-                  **ctx.model_kwargs)[0]
+    return _apply_d(gan, ctx, d_params, d.batch_stats, x, real_labels)[0]
 
   terms = {}
   for penalty, key in zip(gan.d_penalties, jax.random.split(penalty_rng, len(gan.d_penalties))):
@@ -159,6 +175,21 @@ def _d_step(gan: GAN, ctx: _Context, d: Player, real: jax.Array, real_labels: ja
   grads = _pmean(grads, ctx.axis_name)
   return (_update(d, gan.d_optimizer, grads, d_stats),
           _d_metrics(loss, real_logits, fake_logits, grads) | terms)
+
+
+def unrolled(gan: GAN, ctx: _Context, d: Player, real: jax.Array, real_labels: jax.Array | None,
+             fake: jax.Array, fake_labels: jax.Array | None, rng: jax.Array) -> Player:
+  """Unrolled GAN (Metz et al. 2017): D after `gan.unrolled_steps` more updates on this batch,
+  the judge of G's loss. G's gradient flows through the updates (they depend on `fake`)
+  unless `gan.unroll_gradient` is False; D itself keeps its state. `d` when not unrolled."""
+  if not gan.unrolled_steps:
+    return d
+
+  def update(d, key):
+    return _d_step(gan, ctx, d, real, real_labels, fake, fake_labels, key)[0], None
+
+  judge, _ = lax.scan(update, d, jax.random.split(rng, gan.unrolled_steps))
+  return judge if gan.unroll_gradient else lax.stop_gradient(judge)
 
 
 def _d_metrics(loss: jax.Array, real_logits: jax.Array, fake_logits: jax.Array,
@@ -227,12 +258,7 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   """
   _, d_rng, g_rng = jax.random.split(jax.random.fold_in(rng, state.step), 3)  # [0]: latents.
   d_rng, g_rng = _device_rng(d_rng, axis_name), _device_rng(g_rng, axis_name)
-  noise_std = None
-  if gan.instance_noise_std:
-    noise_std = regularizers.instance_noise_std(
-        state.step, std=gan.instance_noise_std, anneal_steps=gan.instance_noise_anneal_steps)
-  ctx = _Context(state.step, noise_std, axis_name,
-                 {} if gan.growth is None else gan.growth.model_kwargs(state.step))
+  ctx = _context(gan, state.step, axis_name)
 
   samples, labels = _split_batch(gan, batch)
   per_device_batch = samples.shape[0] // gan.n_critic
@@ -272,20 +298,23 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   replay_rng, d_rng = jax.random.split(d_rngs[-1])
   d_fake = _replayed(gan, state, fake, replay_rng)
   fake_rng, real_rng = jax.random.split(g_rng)
+  unroll_rng = jax.random.fold_in(g_rng, 2)
 
   if gan.schedule == "alternating":
     # Last D update, then G's loss against the updated D.
     d, metrics = _d_step(gan, ctx, d, real, real_labels, d_fake, fake_labels, d_rng)
 
     def g_loss_fn(fake):
-      fake_logits, d_stats = _discriminate(gan, ctx, d.params, d.batch_stats, fake, fake_labels,
-                                           fake_rng)
+      judge = unrolled(gan, ctx, d, real, real_labels, fake, fake_labels, unroll_rng)
+      fake_logits, d_stats = _discriminate(gan, ctx, judge.params, judge.batch_stats, fake,
+                                           fake_labels, fake_rng)
       real_logits = lambda: _discriminate(  # noqa: E731
-          gan, ctx, d.params, d.batch_stats, real, real_labels, real_rng)[0]
+          gan, ctx, judge.params, judge.batch_stats, real, real_labels, real_rng)[0]
       return _generator_adversarial_loss(gan, fake_logits, real_logits), d_stats
 
     (g_loss, d_stats), fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
-    d = d.replace(batch_stats=d_stats)
+    if not gan.unrolled_steps:  # An unrolled D is only G's judge: D keeps its own state.
+      d = d.replace(batch_stats=d_stats)
   else:
     # Both losses from one forward pass through D; each player's gradient by its own pullback.
     def losses(d_params, fake):

@@ -5,6 +5,7 @@ The only module that knows about devices: it picks jit (one device) or pmap
 """
 
 import functools
+import inspect
 import logging
 import os
 import time
@@ -44,6 +45,7 @@ def build_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransfor
   if not callable(factory) or name.startswith("_"):
     raise ConfigError(f"Unknown optimizer {name!r}: use the name of an optax optimizer, "
                      f"e.g. adam, adamw, sgd, rmsprop.")
+  check_kwargs(factory, kwargs, f"optax.{name}")
   if kwargs.get("learning_rate", 1.0) <= 0:
     raise ConfigError(f"learning_rate must be positive, got {kwargs['learning_rate']}.")
   return factory(**kwargs)
@@ -86,6 +88,7 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
                         f"generator's outputs; set replay.size=0.")
     real_inputs = {"real_inputs": pair.real_inputs(generator_kwargs)}
   schedule = _growth(config, pair, generator_kwargs, discriminator_kwargs)
+  _check_unrolled(config)
   d_optimizer = build_optimizer(config.d_optimizer)
   if config.d_weight_clip:
     d_optimizer = optax.chain(d_optimizer, regularizers.clip_weights(config.d_weight_clip))
@@ -108,9 +111,26 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       g_ema_decay=config.g_ema_decay,
       skip_nonfinite_updates=config.skip_nonfinite_updates,
       num_classes=num_classes,
+      packing=config.get("packing", 1),  # Absent from configs saved before these existed.
+      unrolled_steps=config.get("unrolled", {}).get("steps", 0),
+      unroll_gradient=config.get("unrolled", {}).get("gradient", True),
       **real_inputs,
       growth=schedule,
   )
+
+
+def _check_unrolled(config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError where G's gradient through an unrolled D would be NaN."""
+  unrolled = config.get("unrolled", {})
+  if not unrolled.get("steps", 0) or not unrolled.get("gradient", True):
+    return
+  name = config.d_optimizer.name
+  takes_eps_root = "eps_root" in inspect.signature(getattr(optax, name)).parameters
+  if takes_eps_root and not config.d_optimizer.get("eps_root", 0.0):
+    raise ConfigError(
+        f"G's gradient through the unrolled D differentiates {name}'s update, whose square "
+        f"root has an infinite slope at 0 (a parameter with zero gradient gives NaN): set "
+        f"--config.d_optimizer.eps_root=1e-8, or --config.unrolled.gradient=False.")
 
 
 def _growth(config: ml_collections.ConfigDict, pair: models.ModelPair, generator_kwargs: dict,
@@ -156,6 +176,12 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
         f"batch_size={config.batch_size} is not divisible by the {num_devices} devices: "
         f"each device takes an equal share. Use a multiple of {num_devices}, or set "
         f"--config.num_devices to a divisor of {config.batch_size}.")
+  packing = config.get("packing", 1)
+  if packing > 1 and (config.batch_size // num_devices) % packing:
+    raise ConfigError(
+        f"packing={packing} must divide the batch each device sees "
+        f"({config.batch_size // num_devices} = batch_size {config.batch_size} / "
+        f"{num_devices} devices): D judges whole packs. Change batch_size or packing.")
 
 
 def shard_batch(batch: data.Batch, num_devices: int, n_critic: int) -> data.Batch:

@@ -58,10 +58,13 @@ def test_loss_penalty_and_model_arguments_from_the_command_line(tmp_path, data_d
   assert "d/gradient_penalty" in rows[-1]
 
 
-def test_a_built_in_loss_argument_from_the_command_line(tmp_path, data_dir):
-  result = _train(tmp_path, *TINY, "--config.loss_kwargs.real_label=0.9", data_dir=data_dir)
+def test_built_in_loss_and_optimizer_arguments_from_the_command_line(tmp_path, data_dir):
+  result = _train(tmp_path, *TINY, "--config.loss_kwargs.real_label=0.9",
+                  "--config.d_optimizer.eps_root=1e-8", data_dir=data_dir)
   assert result.returncode == 0, result.stderr
-  assert _saved_config(tmp_path / "runs" / "default")["loss_kwargs"] == {"real_label": 0.9}
+  config = _saved_config(tmp_path / "runs" / "default")
+  assert config["loss_kwargs"] == {"real_label": 0.9}
+  assert config["d_optimizer"]["eps_root"] == 1e-8
 
 
 @pytest.mark.parametrize("flag,message", [
@@ -74,6 +77,7 @@ def test_a_built_in_loss_argument_from_the_command_line(tmp_path, data_dir):
     ("--config.d_penalties=({'name': 'r1', 'weight': 1.0, 'gama': 2},)",
      "Penalty 'r1' takes no argument 'gama'"),
     ("--config.loss=hinj", "Unknown loss 'hinj'. Did you mean 'hinge'?"),
+    ("--config.g_optimizer.beta1=0.5", "optax.adam takes no argument 'beta1'."),
     ("--config=configs/nope.py", "--config configs/nope.py: no such file. Configs in "),
 ])
 def test_mistakes_get_one_line_that_names_the_fix(tmp_path, data_dir, flag, message):

@@ -168,9 +168,10 @@ def test_later_layers_wait_for_their_phase(digits_config):
   gan = trainer.build_gan(digits_config, dataset.data_shape)
   start = init_state(gan, jax.random.key(0), dataset.data_shape)
   state = jax.tree.map(jnp.copy, start)
+  steps = {phase: trainer.compile_step(gan.at_step(3 * phase), 1) for phase in (0, 1)}
   for step in range(4):  # Phase 0, then the first step of phase 1 (alpha 0).
-    state, metrics = trainer.compile_step(gan.at_step(step), 1)(
-        state, dataset.batch(step, 8), jax.random.key(1))
+    state, metrics = steps[gan.growth.phase_at(step)](state, dataset.batch(step, 8),
+                                                      jax.random.key(1))
     assert all(np.isfinite(float(v)) for v in metrics.values())
   later = {"g": ("block2_conv0", "to_image_2"), "d": ("from_image_0", "block0_conv0")}
   for player, layers in later.items():
@@ -188,8 +189,7 @@ def test_later_layers_wait_for_their_phase(digits_config):
   # At alpha 0.5 they get their first gradient. Adam's shared count (5) is past the first
   # step, so its bias correction scales their update (README: progressive growing).
   before = np.asarray(state.g.params["to_image_1"]["kernel"])  # The step donates the state.
-  state, _ = trainer.compile_step(gan.at_step(4), 1)(state, dataset.batch(4, 8),
-                                                     jax.random.key(1))
+  state, _ = steps[1](state, dataset.batch(4, 8), jax.random.key(1))
   change = np.abs(np.asarray(state.g.params["to_image_1"]["kernel"]) - before)
   lr, b1, b2 = (digits_config.g_optimizer[k] for k in ("learning_rate", "b1", "b2"))
   count = 5

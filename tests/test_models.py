@@ -219,10 +219,14 @@ def test_minibatch_stddev_feature_equals_numpy_and_stays_within_groups():
   with pytest.raises(ValueError, match=r"minibatch_stddev=4 must divide the batch each device "
                                        r"sees \(6\)"):
     common.batch_stddev_feature(jnp.ones((6, 2, 2, 1)), 4)
+  vectors = x.reshape(8, 45)  # Feature vectors, as in an MLP: the same statistic.
+  np.testing.assert_allclose(common.batch_stddev_feature(jnp.asarray(vectors), 4)[:, 45],
+                             out[:, 0, 0, 5], rtol=1e-5)
 
 
 @pytest.mark.parametrize("model,kwargs", [("dcgan", {"features": (8, 16)}),
-                                          ("msg", {"features": (8, 8, 8)})])
+                                          ("msg", {"features": (8, 8, 8)}),
+                                          ("mlp", {"hidden_dims": (8,)})])
 def test_minibatch_stddev_in_discriminators(model, kwargs):
   discriminator = models.get(model).discriminator(**kwargs, minibatch_stddev=4)
   images = jax.random.normal(jax.random.key(0), (8, 16, 16, 1))

@@ -81,21 +81,42 @@ def pixel_norm(x: Array) -> Array:
 
 
 def batch_stddev_feature(x: Array, group_size: int) -> Array:
-  """Karras et al. 2018: features `[batch, h, w, c]` with one more channel, the standard
-  deviation of each feature over a group of `group_size` samples (samples `i`,
-  `i + batch / group_size`, ...), averaged over features and positions: D sees how varied
-  the batch is, and a collapsed G shows. `group_size=0` returns `x` unchanged."""
+  """Karras et al. 2018: features `[batch, ..., c]` (maps `[batch, h, w, c]`, or vectors
+  `[batch, c]`) with one more channel, the standard deviation of each feature over a group
+  of `group_size` samples (samples `i`, `i + batch / group_size`, ...), averaged over
+  features and positions: D sees how varied the batch is, and a collapsed G shows.
+  `group_size=0` returns `x` unchanged."""
   if not group_size:
     return x
-  batch, height, width, _ = x.shape
+  batch = x.shape[0]
   group = min(group_size, batch)
   if batch % group:
     raise ConfigError(f"minibatch_stddev={group_size} must divide the batch each device "
                       f"sees ({batch}); change one of them.")
-  groups = x.reshape(group, batch // group, height, width, -1)
-  stddev = jnp.sqrt(jnp.var(groups, axis=0) + 1e-8).mean(axis=(1, 2, 3))  # [batch / group]
-  stddev = jnp.tile(stddev, group)[:, None, None, None]
-  return jnp.concatenate([x, jnp.broadcast_to(stddev, (batch, height, width, 1))], axis=-1)
+  groups = x.reshape(group, batch // group, *x.shape[1:])
+  stddev = jnp.sqrt(jnp.var(groups, axis=0) + 1e-8)
+  stddev = jnp.tile(stddev.reshape(batch // group, -1).mean(axis=1), group)  # [batch]
+  stddev = jnp.broadcast_to(stddev.reshape(batch, *[1] * (x.ndim - 1)), (*x.shape[:-1], 1))
+  return jnp.concatenate([x, stddev.astype(x.dtype)], axis=-1)
+
+
+class MinibatchDiscrimination(nn.Module):
+  """Salimans et al. 2016: features `[batch, a]` -> `[batch, a + num_kernels]`. Each of
+  `num_kernels` learned projections maps a sample to `kernel_dim` numbers; the new
+  feature k of sample i is `sum_{j != i} exp(-|M_ik - M_jk|_1)`, how close the batch's
+  other samples are to it there, so D sees a batch of near-copies. Under pmap the batch
+  is the device's share, as for BatchNorm."""
+  num_kernels: int
+  kernel_dim: int = 5
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    projected = nn.Dense(self.num_kernels * self.kernel_dim, use_bias=False,
+                         kernel_init=nn.initializers.normal(0.1))(x)
+    projected = projected.reshape(-1, self.num_kernels, self.kernel_dim)
+    distances = jnp.sum(jnp.abs(projected[:, None] - projected[None, :]), axis=-1)  # [b, b, k]
+    closeness = jnp.sum(jnp.exp(-distances), axis=1) - 1.0  # Less each sample's own exp(0).
+    return jnp.concatenate([x, closeness], axis=-1)
 
 
 def check_attention_resolution(resolution: int, sizes: list[int], model: str) -> None:
@@ -121,3 +142,5 @@ def check_square_image(model: str, data_shape: Sequence[int], features: Sequence
 
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {"tanh": jnp.tanh, "identity": lambda x: x}
+HIDDEN_ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
+    "leaky_relu": lambda x: nn.leaky_relu(x, 0.2), "relu": nn.relu}
