@@ -235,8 +235,8 @@ def to_torch_layout(model: str, images: np.ndarray) -> torch.Tensor:
   """jaxgan's NHWC batch as the twin of `model` takes it: NCHW for convolutions, as is for
   the MLP (which flattens it in jaxgan's order)."""
   if model == "mlp":
-    return torch.from_numpy(np.array(images))  # A writable copy.
-  return torch.from_numpy(np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2)))
+    return torch.from_numpy(np.array(images))  # Writable copies: torch writes in place.
+  return torch.from_numpy(np.array(np.asarray(images).transpose(0, 3, 1, 2)))
 
 
 def build(model: str, data_shape, generator: dict, discriminator: dict, latent_dim: int = 100):

@@ -44,13 +44,29 @@ def drop_events_after(workdir: str, step: int) -> None:
     os.replace(path + ".tmp", path)
 
 
+def _read_rows(path: str) -> list[dict]:
+  """The rows of a `metrics.jsonl`, without a last line cut short by a kill."""
+  if not os.path.exists(path):
+    return []
+  rows = []
+  with open(path, encoding="utf-8") as f:
+    for line in f:
+      try:
+        rows.append(json.loads(line))
+      except json.JSONDecodeError:
+        break
+  return rows
+
+
 class MetricWriter:
   """Writes `{name: float}` per step to `workdir/metrics.jsonl` and TensorBoard events, and
   uint8 pictures `[h, w, c]` to TensorBoard.
 
   Rows and events after `start_step` (logged by a run that died before its next
-  checkpoint) are dropped, so a resumed run logs each step once. The event file is
-  opened at the first write: a run that writes nothing leaves none.
+  checkpoint) are dropped, so a resumed run logs each step once. Scalars that reached
+  `metrics.jsonl` but not TensorBoard (its writer queues events, so a kill -9 can lose
+  the last ones) are written to TensorBoard again. The event file is opened at the first
+  write: a run that writes nothing leaves none.
   """
 
   def __init__(self, workdir: str, start_step: int = 0):
@@ -58,14 +74,19 @@ class MetricWriter:
     self._workdir = workdir
     self._start_step = start_step
     path = os.path.join(workdir, "metrics.jsonl")
-    if os.path.exists(path):
-      with open(path, encoding="utf-8") as f:
-        kept = [line for line in f if line.strip() and json.loads(line)["step"] <= start_step]
-      with open(path, "w", encoding="utf-8") as f:
-        f.writelines(kept)
+    kept = [row for row in _read_rows(path) if row["step"] <= start_step]
+    with open(path, "w", encoding="utf-8") as f:
+      f.writelines(json.dumps(row) + "\n" for row in kept)
     drop_events_after(workdir, start_step)
     self._jsonl = open(path, "a", encoding="utf-8")
     self._tensorboard = None
+    with_scalars = {event.step
+                    for events in glob.glob(os.path.join(workdir, "events.out.tfevents.*"))
+                    for event in read_events(events)
+                    if any(v.HasField("simple_value") for v in event.summary.value)}
+    for row in kept:
+      if row["step"] not in with_scalars:
+        self._write_events(row["step"], {k: v for k, v in row.items() if k != "step"})
 
   def _events(self) -> SummaryWriter:
     if self._tensorboard is None:
@@ -77,6 +98,9 @@ class MetricWriter:
   def write(self, step: int, scalars: dict[str, float]) -> None:
     self._jsonl.write(json.dumps({"step": step, **scalars}) + "\n")
     self._jsonl.flush()
+    self._write_events(step, scalars)
+
+  def _write_events(self, step: int, scalars: dict[str, float]) -> None:
     for name, value in scalars.items():
       self._events().add_scalar(name, value, step)
     self._events().flush()

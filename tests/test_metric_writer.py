@@ -32,6 +32,22 @@ def test_a_resume_logs_every_step_once_in_jsonl_and_tensorboard(tmp_path):
       (1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0), (5, 50.0), (6, 60.0), (7, 70.0)]
 
 
+def test_scalars_a_kill_kept_from_tensorboard_are_written_again(tmp_path):
+  """TensorBoard's writer queues events, so a kill -9 can lose the last ones that
+  metrics.jsonl has; a resume writes them again. A line cut short is dropped."""
+  writer = MetricWriter(str(tmp_path))
+  for step in (10, 20, 30):
+    writer.write(step, {"d/loss": float(step)})
+  writer.close()
+  for path in glob.glob(str(tmp_path / "events.out.tfevents.*")):
+    os.remove(path)  # As if no event had reached the file.
+  with open(tmp_path / "metrics.jsonl", "a", encoding="utf-8") as f:
+    f.write('{"step": 40, "d/lo')  # A write cut short.
+  MetricWriter(str(tmp_path), start_step=30).close()
+  assert _scalar_steps(tmp_path) == [("d/loss", 10), ("d/loss", 20), ("d/loss", 30)]
+  assert [json.loads(line)["step"] for line in open(tmp_path / "metrics.jsonl")] == [10, 20, 30]
+
+
 def test_a_writer_that_writes_nothing_leaves_no_event_file(tmp_path):
   MetricWriter(str(tmp_path)).close()
   assert not glob.glob(str(tmp_path / "events.out.tfevents.*"))
