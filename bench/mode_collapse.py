@@ -2,7 +2,7 @@
 
   python bench/mode_collapse.py                 # ring8 and grid25, every setting, seed 0
   python bench/mode_collapse.py --steps 500 --datasets ring8 --settings non_saturating
-  python bench/mode_collapse.py --suite pacgan --seeds 0 1 2 3 4   # PacGAN's experiment
+  python bench/mode_collapse.py --suite pacgan --seeds 0 1 2 3 4 --plots runs/pacgan
 
 `--suite remedies` trains configs/gaussians.py (MLP GAN) with each setting below;
 `--suite pacgan` trains configs/pacgan_ring.py (the PacGAN paper's models) unpacked and
@@ -10,6 +10,7 @@ packed 2, 3 and 4 samples deep, and prints the paper's published rows beside. Ea
 draws 2,500 samples; the table gives modes covered (by at least 20 high-quality samples,
 and by at least 1), % high-quality samples (within 3 std of a mode) and the reverse KL of
 the mode histogram, as in the VEEGAN and PacGAN papers: mean ± std over `--seeds`.
+`--plots DIR` saves each setting's final samples, one panel per seed.
 """
 
 import argparse
@@ -24,7 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs import gaussians, pacgan_ring  # noqa: E402
-from jaxgan import data, generate, metrics, sample_latents, trainer  # noqa: E402
+from jaxgan import data, generate, metrics, pictures, sample_latents, trainer  # noqa: E402
 
 # name -> config overrides.
 SETTINGS = {
@@ -46,6 +47,10 @@ SETTINGS = {
     "non_saturating + packing 4": {"packing": 4},
     "non_saturating + minibatch discrimination": {"discriminator.minibatch_discrimination": 8},
     "non_saturating + minibatch stddev": {"discriminator.minibatch_stddev": 4},
+    "non_saturating + unrolled 5": {"unrolled": {"steps": 5, "gradient": True},
+                                    "d_optimizer.eps_root": 1e-8},
+    "non_saturating + 4 past discriminators": {
+        "past_discriminators": {"count": 4, "every": 250}},
 }
 PACGAN = {"GAN (PacGAN's models)": {}, **{
     f"PacGAN{m}": {"packing": m, "batch_size": 100 * m} for m in (2, 3, 4)}}
@@ -85,7 +90,15 @@ def run(suite: str, dataset: str, setting: str, steps: int, seed: int, num_sampl
                                                               num_samples)))
   centers, std = data.MIXTURES[dataset]
   return {"seconds": seconds, **metrics.mode_coverage(samples, centers, std),
-          "modes_1": metrics.mode_coverage(samples, centers, std, min_count=1)["modes"]}
+          "modes_1": metrics.mode_coverage(samples, centers, std, min_count=1)["modes"],
+          "samples": samples}
+
+
+def save_plot(path: str, rows: list[dict], dataset: str) -> None:
+  """The final samples of each seed over the mode centres, side by side, as one PNG."""
+  centers = data.MIXTURES[dataset][0]
+  pictures.save_png(path, np.concatenate(
+      [pictures.scatter_picture(row["samples"], centers) for row in rows], axis=1))
 
 
 def _mean_std(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
@@ -101,6 +114,7 @@ def main():
   parser.add_argument("--steps", type=int, help="default: the suite's config")
   parser.add_argument("--seeds", nargs="+", type=int, default=[0])
   parser.add_argument("--num_samples", type=int, default=2500)
+  parser.add_argument("--plots", help="a folder for one PNG per setting: a panel per seed")
   args = parser.parse_args()
   base, settings = SUITES[args.suite]
   names = args.settings or list(settings)
@@ -124,6 +138,10 @@ def main():
             f"{_mean_std(column('high_quality'), 100)} | "
             f"{_mean_std(column('reverse_kl'), digits=3)} | "
             f"{np.mean(column('seconds')):.0f} |", flush=True)
+      if args.plots:
+        os.makedirs(args.plots, exist_ok=True)
+        name = "".join(c if c.isalnum() else "_" for c in setting)
+        save_plot(os.path.join(args.plots, f"{dataset}_{name}.png"), rows, dataset)
     if args.suite == "pacgan":
       for name, (modes, quality, kl) in PUBLISHED[dataset].items():
         print(f"| {dataset} | {name}, published (10 trials, 400,000 steps) | | "

@@ -55,6 +55,8 @@ def get_config() -> ml_collections.ConfigDict:
   # Unrolled GAN: G's loss judged by D after this many more updates (gradient: through them;
   # with Adam that needs d_optimizer.eps_root=1e-8).
   config.unrolled = ml_collections.ConfigDict({"steps": 0, "gradient": True})
+  # G also trains against `count` past snapshots of D, one taken every `every` steps.
+  config.past_discriminators = ml_collections.ConfigDict({"count": 0, "every": 100})
   config.num_train_steps = 3000
   config.num_devices = 0  # 0: all local devices.
   # A non-finite loss or gradient stops training (keeping the last good checkpoint);

@@ -168,3 +168,33 @@ def pack(samples: Array, packing: int) -> Array:
   packs = samples.reshape(batch // packing, packing, *samples.shape[1:])
   packs = jnp.moveaxis(packs, 1, -2)  # [packs, ..., packing, c]
   return packs.reshape(*packs.shape[:-2], packing * samples.shape[-1])
+
+
+class PastDiscriminators(NamedTuple):
+  """A ring of `size` snapshots of D, its `params` and `batch_stats` stacked on a leading
+  axis `[size, ...]`, and how many were ever taken (`count`); kept inside the training state
+  (and its checkpoints) so that G can train against them too."""
+  params: Any
+  batch_stats: Any
+  count: Array
+
+
+def past_discriminators(params: Any, batch_stats: Any, size: int) -> PastDiscriminators:
+  """An empty ring of `size` snapshots shaped like D's `params` and `batch_stats`."""
+  def stack(tree):
+    return jax.tree.map(lambda x: jnp.zeros((size, *x.shape), x.dtype), tree)
+
+  return PastDiscriminators(stack(params), stack(batch_stats), jnp.zeros((), jnp.int32))
+
+
+def past_discriminators_push(ring: PastDiscriminators, params: Any, batch_stats: Any,
+                             take: Array) -> PastDiscriminators:
+  """`ring` with D's `params` and `batch_stats` written over the oldest snapshot if `take`."""
+  slot = ring.count % jax.tree.leaves(ring.params)[0].shape[0]
+
+  def write(stacked, x):
+    return jnp.where(take, stacked.at[slot].set(x), stacked)
+
+  return PastDiscriminators(jax.tree.map(write, ring.params, params),
+                            jax.tree.map(write, ring.batch_stats, batch_stats),
+                            ring.count + take.astype(jnp.int32))

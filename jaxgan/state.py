@@ -54,6 +54,11 @@ class GAN:
   2017, alternating schedule), with the gradient through the unroll unless
   `unroll_gradient` is False.
 
+  `past_d_count > 0` keeps that many snapshots of D, one taken every `past_d_every`
+  steps, and G's loss becomes the mean of its losses against D and each snapshot taken
+  so far ("the generator trains on the outputs of historical discriminators";
+  alternating schedule).
+
   `growth` is the schedule of a progressively growing model (jaxgan.growth), None for
   the others; its phase is the one `train_step` trains, set by `at_step`.
   """
@@ -80,6 +85,8 @@ class GAN:
   packing: int = 1
   unrolled_steps: int = 0
   unroll_gradient: bool = True
+  past_d_count: int = 0
+  past_d_every: int = 100
 
   def __post_init__(self):
     if self.schedule not in SCHEDULES:
@@ -102,6 +109,12 @@ class GAN:
     if self.unrolled_steps and self.schedule != "alternating":
       raise ConfigError("An unrolled D judges G after D's update; use schedule='alternating' "
                         "with unrolled.steps, or set unrolled.steps=0.")
+    if self.past_d_count < 0 or self.past_d_every < 1:
+      raise ConfigError(f"past_discriminators needs count >= 0 (0: off) and every >= 1, got "
+                        f"count={self.past_d_count}, every={self.past_d_every}.")
+    if self.past_d_count and self.schedule != "alternating":
+      raise ConfigError("Past discriminators judge G in the alternating schedule; use "
+                        "schedule='alternating', or set past_discriminators.count=0.")
     if self.packing < 1:
       raise ConfigError(f"packing must be >= 1 (1: off), got {self.packing}.")
     if self.num_classes and self.packing > 1:
@@ -132,7 +145,7 @@ class Player:
 class GANState:
   """The whole training state: a pytree that jit, pmap and orbax take as it is.
 
-  `g_ema` and `replay` are None unless enabled in the `GAN`; `skipped_updates`
+  `g_ema`, `replay` and `past_d` are None unless enabled in the `GAN`; `skipped_updates`
   counts the steps whose update was dropped as non-finite.
   """
   step: jax.Array
@@ -141,6 +154,7 @@ class GANState:
   skipped_updates: jax.Array
   g_ema: Player | None = None
   replay: regularizers.ReplayBuffer | None = None
+  past_d: regularizers.PastDiscriminators | None = None
 
   @property
   def sampler(self) -> Player:
@@ -193,5 +207,9 @@ def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   if gan.replay_size:
     replay = regularizers.ReplayBuffer(jnp.zeros((gan.replay_size, *data_shape)),
                                        jnp.zeros((), jnp.int32))
+  past_d = None
+  if gan.past_d_count:
+    past_d = regularizers.past_discriminators(d.params, d.batch_stats, gan.past_d_count)
   return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d,
-                  skipped_updates=jnp.zeros((), jnp.int32), g_ema=g_ema, replay=replay)
+                  skipped_updates=jnp.zeros((), jnp.int32), g_ema=g_ema, replay=replay,
+                  past_d=past_d)

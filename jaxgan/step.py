@@ -78,7 +78,7 @@ def _apply(module: nn.Module, params: Any, batch_stats: Any, inputs: jax.Array,
   variables = {"params": params, "batch_stats": batch_stats} if batch_stats else {"params": params}
   args = (inputs,) if labels is None else (inputs, labels)
   if not train:
-    return module.apply(variables, *args, train=False), batch_stats
+    return module.apply(variables, *args, train=False, **model_kwargs), batch_stats
   outputs, mutated = module.apply(variables, *args, train=True, mutable=["batch_stats"],
                                   **model_kwargs)
   return outputs, mutated.get("batch_stats", batch_stats)
@@ -96,11 +96,12 @@ def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples:
 
 
 def _apply_d(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: Any,
-             labels: jax.Array | None) -> tuple[jax.Array, Any]:
+             labels: jax.Array | None, *, train: bool = True) -> tuple[jax.Array, Any]:
   """D's logits `[batch / packing]` (every D call, penalties' too), and its new statistics."""
   if gan.packing > 1:
     samples = jax.tree.map(lambda x: regularizers.pack(x, gan.packing), samples)
-  return _apply(gan.discriminator, d_params, d_stats, samples, labels, **ctx.model_kwargs)
+  return _apply(gan.discriminator, d_params, d_stats, samples, labels, train=train,
+                **ctx.model_kwargs)
 
 
 def _real_inputs(gan: GAN, ctx: _Context, real: jax.Array) -> Any:
@@ -117,6 +118,32 @@ def _generator_adversarial_loss(gan: GAN, fake_logits: jax.Array,
   if gan.loss.generator_uses_real:
     return gan.loss.generator(fake_logits, real_logits())
   return gan.loss.generator(fake_logits)
+
+
+def _g_loss(gan: GAN, ctx: _Context, judge: Player, past: regularizers.PastDiscriminators | None,
+            real: jax.Array, real_labels: jax.Array | None, fake: jax.Array,
+            fake_labels: jax.Array | None, rng: jax.Array) -> tuple[jax.Array, Any]:
+  """G's adversarial loss against D (`judge`) and D's new statistics; with past
+  discriminators, the mean of that loss and the losses against each snapshot taken so far
+  (in inference mode)."""
+  fake_rng, real_rng = jax.random.split(rng)
+  fake_logits, d_stats = _discriminate(gan, ctx, judge.params, judge.batch_stats, fake,
+                                       fake_labels, fake_rng)
+  real_logits = lambda: _discriminate(  # noqa: E731
+      gan, ctx, judge.params, judge.batch_stats, real, real_labels, real_rng)[0]
+  loss = _generator_adversarial_loss(gan, fake_logits, real_logits)
+  if past is None:
+    return loss, d_stats
+
+  def past_loss(params, stats):
+    logits = lambda x, labels: _apply_d(  # noqa: E731
+        gan, ctx, params, stats, x, labels, train=False)[0]
+    return _generator_adversarial_loss(gan, logits(fake, fake_labels),
+                                       lambda: logits(real, real_labels))
+
+  past_losses = jax.vmap(past_loss)(past.params, past.batch_stats)  # [size]
+  taken = jnp.arange(past_losses.shape[0]) < past.count
+  return (loss + jnp.sum(jnp.where(taken, past_losses, 0.0))) / (1 + jnp.sum(taken)), d_stats
 
 
 def _update(player: Player, optimizer: optax.GradientTransformation, grads: Any,
@@ -297,7 +324,6 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
       g.params, has_aux=True)
   replay_rng, d_rng = jax.random.split(d_rngs[-1])
   d_fake = _replayed(gan, state, fake, replay_rng)
-  fake_rng, real_rng = jax.random.split(g_rng)
   unroll_rng = jax.random.fold_in(g_rng, 2)
 
   if gan.schedule == "alternating":
@@ -306,11 +332,7 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
 
     def g_loss_fn(fake):
       judge = unrolled(gan, ctx, d, real, real_labels, fake, fake_labels, unroll_rng)
-      fake_logits, d_stats = _discriminate(gan, ctx, judge.params, judge.batch_stats, fake,
-                                           fake_labels, fake_rng)
-      real_logits = lambda: _discriminate(  # noqa: E731
-          gan, ctx, judge.params, judge.batch_stats, real, real_labels, real_rng)[0]
-      return _generator_adversarial_loss(gan, fake_logits, real_logits), d_stats
+      return _g_loss(gan, ctx, judge, state.past_d, real, real_labels, fake, fake_labels, g_rng)
 
     (g_loss, d_stats), fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
     if not gan.unrolled_steps:  # An unrolled D is only G's judge: D keeps its own state.
@@ -355,11 +377,15 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   replay = state.replay
   if replay is not None:
     replay = regularizers.replay_push(replay, _gather(fake, axis_name))
+  past_d = state.past_d
+  if past_d is not None:
+    past_d = regularizers.past_discriminators_push(
+        past_d, d.params, d.batch_stats, (state.step + 1) % gan.past_d_every == 0)
 
   metrics |= {"g/loss": g_loss, "g/grad_norm": optax.tree.norm(g_grads)}
   metrics = _pmean(metrics, axis_name)
   new_state = GANState(step=state.step + 1, g=g, d=d, skipped_updates=state.skipped_updates,
-                       g_ema=g_ema, replay=replay)
+                       g_ema=g_ema, replay=replay, past_d=past_d)
   if gan.skip_nonfinite_updates:
     new_state, metrics = _skip_if_nonfinite(state, new_state, metrics)
   return new_state, metrics

@@ -114,6 +114,8 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       packing=config.get("packing", 1),  # Absent from configs saved before these existed.
       unrolled_steps=config.get("unrolled", {}).get("steps", 0),
       unroll_gradient=config.get("unrolled", {}).get("gradient", True),
+      past_d_count=config.get("past_discriminators", {}).get("count", 0),
+      past_d_every=config.get("past_discriminators", {}).get("every", 100),
       **real_inputs,
       growth=schedule,
   )

@@ -1,6 +1,6 @@
-"""Mode-collapse remedies: packing (PacGAN), minibatch discrimination, unrolled D, and PacGAN's
-2-D models, checked against numpy or explicit updates and trained inside the real step under
-jit and pmap."""
+"""Mode-collapse remedies: packing (PacGAN), minibatch discrimination, unrolled D, past
+discriminators, and PacGAN's 2-D models, checked against numpy or explicit updates and
+trained inside the real step under jit and pmap."""
 
 import functools
 
@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import data, init_state, losses, regularizers, step, trainer
+from jaxgan import checkpointing, data, init_state, losses, regularizers, step, trainer
 from jaxgan.errors import ConfigError
 from jaxgan.models import common, mlp
 
@@ -183,3 +183,51 @@ def test_unrolled_config_errors(ring_config):
   ring_config.schedule = "simultaneous"
   with pytest.raises(ConfigError, match="An unrolled D judges G after D's update"):
     trainer.build_gan(ring_config, (2,))
+
+
+def test_past_discriminators_ring_and_loss(ring_config):
+  """Snapshots every 2 steps into a ring of 2; G's loss is the mean over D and the ones taken."""
+  ring_config.past_discriminators = {"count": 2, "every": 2}
+  dataset = data.get("ring8", seed=0, image_size=0)
+  gan = trainer.build_gan(ring_config, (2,))
+  state = init_state(gan, jax.random.key(0), (2,))
+  step_fn = trainer.compile_step(gan, 1)
+  d_after = {}
+  for i in range(6):
+    state, metrics = step_fn(state, dataset.batch(i, 8), jax.random.key(1))
+    d_after[i + 1] = jax.device_get(state.d.params)
+    assert np.isfinite(float(metrics["g/loss"]))
+  assert int(state.past_d.count) == 3  # Taken after steps 2, 4 and 6; slot 0 rewritten.
+  for slot, taken_after in [(0, 6), (1, 4)]:
+    jax.tree.map(np.testing.assert_array_equal,
+                 jax.tree.map(lambda x, s=slot: x[s], state.past_d.params), d_after[taken_after])
+
+  ctx = step._context(gan, jnp.zeros((), jnp.int32), None)
+  real, fake = dataset.batch(9, 8), jax.random.normal(jax.random.key(2), (8, 2))
+  one_taken = state.past_d._replace(count=jnp.ones((), jnp.int32))
+  mean_loss, _ = step._g_loss(gan, ctx, state.d, one_taken, real, None, fake, None,
+                              jax.random.key(3))
+  snapshot = jax.tree.map(lambda x: x[0], state.past_d.params)
+  alone = [step._g_loss(gan, ctx, state.d.replace(params=params), None, real, None, fake, None,
+                        jax.random.key(3))[0] for params in (state.d.params, snapshot)]
+  np.testing.assert_allclose(mean_loss, (alone[0] + alone[1]) / 2, rtol=1e-6)
+
+
+def test_past_discriminators_are_checkpointed(ring_config, tmp_path):
+  ring_config.past_discriminators = {"count": 3, "every": 1}
+  final = trainer.train_and_evaluate(ring_config, str(tmp_path))
+  gan = trainer.build_gan(ring_config, (2,))
+  restored = checkpointing.restore_or_init(
+      checkpointing.make_manager(str(tmp_path)), init_state(gan, jax.random.key(9), (2,)),
+      ring_config)
+  assert int(restored.past_d.count) == 4
+  jax.tree.map(np.testing.assert_array_equal, restored.past_d, final.past_d)
+
+
+@pytest.mark.parametrize("loss,num_devices", [("wasserstein", 1), ("hinge", 4)])
+def test_past_discriminators_train_under_jit_and_pmap(ring_config, loss, num_devices):
+  ring_config.loss = loss
+  ring_config.past_discriminators = {"count": 2, "every": 1}
+  state, metrics = _train(ring_config, steps=3, num_devices=num_devices)
+  assert all(np.all(np.isfinite(v)) for v in metrics.values()), metrics
+  assert np.all(np.asarray(state.past_d.count) == 3)
