@@ -26,12 +26,16 @@ def read_events(path: str) -> list[Event]:
   return events
 
 
-def drop_events_after(workdir: str, step: int) -> None:
+def drop_events_after(workdir: str, step: int) -> set[int]:
   """Rewrites the event files in `workdir`, keeping only events up to `step`, so that a
-  run resumed from the checkpoint at `step` logs every later step once."""
+  run resumed from the checkpoint at `step` logs every later step once. Returns the steps
+  whose scalars remain."""
+  with_scalars = set()
   for path in glob.glob(os.path.join(workdir, "events.out.tfevents.*")):
     events = read_events(path)
     kept = [e for e in events if e.step <= step]
+    with_scalars |= {e.step for e in kept
+                     if any(v.HasField("simple_value") for v in e.summary.value)}
     if len(kept) == len(events):
       continue
     if not any(e.HasField("summary") for e in kept):
@@ -42,6 +46,7 @@ def drop_events_after(workdir: str, step: int) -> None:
       writer.write(event.SerializeToString())
     writer.close()
     os.replace(path + ".tmp", path)
+  return with_scalars
 
 
 def _read_rows(path: str) -> list[dict]:
@@ -77,13 +82,9 @@ class MetricWriter:
     kept = [row for row in _read_rows(path) if row["step"] <= start_step]
     with open(path, "w", encoding="utf-8") as f:
       f.writelines(json.dumps(row) + "\n" for row in kept)
-    drop_events_after(workdir, start_step)
+    with_scalars = drop_events_after(workdir, start_step)
     self._jsonl = open(path, "a", encoding="utf-8")
     self._tensorboard = None
-    with_scalars = {event.step
-                    for events in glob.glob(os.path.join(workdir, "events.out.tfevents.*"))
-                    for event in read_events(events)
-                    if any(v.HasField("simple_value") for v in event.summary.value)}
     for row in kept:
       if row["step"] not in with_scalars:
         self._write_events(row["step"], {k: v for k, v in row.items() if k != "step"})

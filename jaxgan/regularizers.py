@@ -192,8 +192,8 @@ def past_discriminators_push(ring: PastDiscriminators, params: Any, batch_stats:
   """`ring` with D's `params` and `batch_stats` written over the oldest snapshot if `take`."""
   slot = ring.count % jax.tree.leaves(ring.params)[0].shape[0]
 
-  def write(stacked, x):
-    return jnp.where(take, stacked.at[slot].set(x), stacked)
+  def write(stacked, x):  # One slot's worth of work per step, taken or not.
+    return stacked.at[slot].set(jnp.where(take, x, stacked[slot]))
 
   return PastDiscriminators(jax.tree.map(write, ring.params, params),
                             jax.tree.map(write, ring.batch_stats, batch_stats),
