@@ -49,7 +49,7 @@ def main(argv):
   except FloatingPointError as e:
     sys.exit(f"Stopped: {e}")
   except KeyboardInterrupt:
-    sys.exit(f"Stopped at once by a second signal; the newest checkpoint in "
+    sys.exit(f"Stopped at once by a second Ctrl-C; the newest checkpoint in "
              f"{os.path.join(workdir, 'checkpoints')} is where the same command resumes.")
 
 

@@ -4,7 +4,6 @@ import contextlib
 import logging
 import signal
 import threading
-import time
 from typing import Iterator
 
 log = logging.getLogger(__name__)
@@ -12,24 +11,22 @@ log = logging.getLogger(__name__)
 
 class StopRequest:
   """Set by SIGTERM or SIGINT: the loop saves a checkpoint and stops after the current
-  step. A second signal stops at once, unless it comes within `echo_s` seconds of the
-  first: one signal often arrives twice (sent to a process group and forwarded by a
-  parent such as make), and that must not lose the checkpoint."""
+  step. A second SIGINT (Ctrl-C twice) stops at once. A repeated SIGTERM is ignored: one
+  SIGTERM often arrives twice, sent to a process group and forwarded by a parent such as
+  make, however late a loaded machine delivers the copy, and that must not lose the
+  checkpoint; schedulers that lose patience send SIGKILL."""
 
-  def __init__(self, echo_s: float = 1.0):
+  def __init__(self):
     self.signal_name: str | None = None
-    self._echo_s = echo_s
-    self._first = 0.0
 
   def __call__(self, signum, frame):
     del frame
-    if self.signal_name is not None:
-      if time.monotonic() - self._first < self._echo_s:
-        return
+    name = signal.Signals(signum).name
+    if self.signal_name is None:
+      self.signal_name = name
+      log.info("%s received: saving a checkpoint after this step.", name)
+    elif signum == signal.SIGINT:
       raise KeyboardInterrupt
-    self.signal_name = signal.Signals(signum).name
-    self._first = time.monotonic()
-    log.info("%s received: saving a checkpoint after this step.", self.signal_name)
 
 
 @contextlib.contextmanager
