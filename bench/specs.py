@@ -40,7 +40,7 @@ def config(name: str, *, batch_size: int, schedule: str = "alternating"
            ) -> ml_collections.ConfigDict:
   """The jaxgan config of benchmark model `name`."""
   data_shape, overrides = MODELS[name]
-  cfg = default.get_config()
+  cfg = default.base_config()
   cfg.image_size = data_shape[0]
   for field, value in overrides.items():
     cfg[field] = value

@@ -11,6 +11,6 @@ from configs import default
 
 
 def get_config():
-  config = default.get_config()
+  config = default.base_config()
   config.conditional = True
   return config

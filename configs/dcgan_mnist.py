@@ -11,7 +11,7 @@ from configs import default
 
 
 def get_config():
-  config = default.get_config()
+  config = default.base_config()
   config.dataset = "mnist"
   config.image_size = 28
   config.generator.features = (256, 128)

@@ -10,7 +10,7 @@ from configs import default
 
 
 def get_config():
-  config = default.get_config()
+  config = default.base_config()
   config.dataset = "ring8"
   config.model = "mlp"
   config.latent_dim = 2

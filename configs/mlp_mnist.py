@@ -9,7 +9,7 @@ from configs import default
 
 
 def get_config():
-  config = default.get_config()
+  config = default.base_config()
   config.dataset = "mnist"
   config.image_size = 28
   config.model = "mlp"

@@ -14,7 +14,7 @@ from configs import default
 
 
 def get_config():
-  config = default.get_config()
+  config = default.base_config()
   default.for_cifar10(config, num_train_steps=100_000)
   config.model = "msg"
   config.latent_dim = 512

@@ -14,7 +14,7 @@ from configs import default
 
 
 def get_config():
-  config = default.get_config()
+  config = default.base_config()
   config.model = "progressive"
   config.generator = ml_collections.ConfigDict({"features": (64, 32, 16)})
   config.discriminator = ml_collections.ConfigDict({"features": (16, 32, 64)})

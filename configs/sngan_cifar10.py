@@ -14,7 +14,7 @@ from configs import default
 
 
 def get_config():
-  config = default.get_config()
+  config = default.base_config()
   default.for_cifar10(config, num_train_steps=50_000)
   config.model = "sngan_resnet"
   config.latent_dim = 128

@@ -15,7 +15,7 @@ from configs import default
 
 
 def get_config():
-  config = default.get_config()
+  config = default.base_config()
   config.model = "sngan_resnet"
   config.latent_dim = 128
   config.generator = ml_collections.ConfigDict({"features": (32, 32)})

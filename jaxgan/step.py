@@ -154,10 +154,16 @@ def _update(player: Player, optimizer: optax.GradientTransformation, grads: Any,
 
 
 def _lazily(every: int, step: jax.Array, fn: Callable[[], jax.Array]) -> jax.Array:
-  """`fn()` on steps divisible by `every`, else 0; only the taken branch runs."""
+  """`fn()` on steps divisible by `every`, else 0. Only the taken branch runs
+  (`lax.cond`), except on XLA:CPU: there a whole step with the penalty inside `lax.cond`
+  ran 3x slower than one computing it every step (the digits DCGAN with R1 every 4: 11
+  against 36 steps/s), so the penalty is computed every step and masked."""
   if every == 1:
     return fn()
-  return lax.cond(step % every == 0, fn, lambda: jnp.zeros((), jnp.float32))
+  take = step % every == 0
+  if jax.default_backend() == "cpu":
+    return jnp.where(take, fn(), 0.0)
+  return lax.cond(take, fn, lambda: jnp.zeros((), jnp.float32))
 
 
 def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,

@@ -38,7 +38,7 @@ def _tiny_run(config, *, num_samples: int):
 @pytest.fixture
 def digits_config(data_dir):
   """The default DCGAN on digits, made tiny: 16x16, few features, batch 8, a few steps."""
-  config = default.get_config()
+  config = default.base_config()
   config.data_dir = data_dir
   config.latent_dim = 8
   config.generator.features = (16, 8)

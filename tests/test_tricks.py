@@ -51,6 +51,18 @@ def test_hinge_spectral_norm_ema_and_lazy_r1(digits_config):
                one_step.g_ema.params, initial.g.params, one_step.g.params)
 
 
+def test_a_lazy_penalty_masked_on_cpu_trains_as_lax_cond_does(digits_config, monkeypatch):
+  # XLA:CPU computes the penalty every step and masks it; other backends take lax.cond.
+  digits_config.d_penalties = ({"name": "r1", "weight": 10.0, "every": 2},)
+  _, masked, masked_history = _run(digits_config, 3)
+  monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+  _, taken, taken_history = _run(digits_config, 3)
+  np.testing.assert_allclose([m["d/r1"] for m in masked_history],
+                             [m["d/r1"] for m in taken_history], rtol=1e-4)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+               masked.d.params, taken.d.params)
+
+
 def test_spectral_norm_estimates_the_largest_singular_value(ring_config):
   ring_config.discriminator.spectral_norm = True
   _, state, _ = _run(ring_config, 60)
