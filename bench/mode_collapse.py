@@ -14,6 +14,8 @@ the mode histogram, as in the VEEGAN and PacGAN papers: mean ± std over `--seed
 """
 
 import argparse
+import fcntl
+import json
 import os
 import sys
 import tempfile
@@ -51,10 +53,26 @@ SETTINGS = {
                                     "d_optimizer.eps_root": 1e-8},
     "non_saturating + 4 past discriminators": {
         "past_discriminators": {"count": 4, "every": 250}},
+    "non_saturating + EMA G": {"g_ema_decay": 0.999},
+    "non_saturating + packing 4 + EMA G": {"packing": 4, "g_ema_decay": 0.999},
 }
 PACGAN = {"GAN (PacGAN's models)": {}, **{
     f"PacGAN{m}": {"packing": m, "batch_size": 100 * m} for m in (2, 3, 4)}}
-SUITES = {"remedies": (gaussians, SETTINGS), "pacgan": (pacgan_ring, PACGAN)}
+# Combinations tried to beat PacGAN4's published rows, on its models.
+EMA = {"g_ema_decay": 0.999}
+PACKED = {"packing": 4, "batch_size": 400}
+SEARCH = {
+    "GAN + EMA G": EMA,
+    "PacGAN2 + EMA G": {"packing": 2, "batch_size": 200, **EMA},
+    "PacGAN4 + EMA G": {**PACKED, **EMA},
+    "PacGAN4 + EMA G, 40,000 steps": {**PACKED, **EMA, "num_train_steps": 40_000},
+    "PacGAN4 + EMA G + minibatch stddev": {
+        **PACKED, **EMA, "discriminator.minibatch_stddev": 4},
+    "PacGAN4 + EMA G + 4 past discriminators": {
+        **PACKED, **EMA, "past_discriminators": {"count": 4, "every": 500}},
+}
+SUITES = {"remedies": (gaussians, SETTINGS), "pacgan": (pacgan_ring, PACGAN),
+          "search": (pacgan_ring, SEARCH)}
 # Lin et al. 2018, Table 1 (mean over 10 trials): modes, % high quality, reverse KL.
 PUBLISHED = {
     "ring8": {"GAN": (6.3, 98.2, 0.45), "PacGAN2": (7.9, 95.6, 0.07),
@@ -64,34 +82,51 @@ PUBLISHED = {
 }
 
 
-def _config(suite: str, dataset: str, setting: str, steps: int, seed: int):
+def _config(suite: str, dataset: str, setting: str, seed: int, steps: int | None):
   base, settings = SUITES[suite]
   config = base.get_config()
-  config.dataset, config.seed, config.num_train_steps = dataset, seed, steps
-  config.log_every_steps = config.sample_every_steps = config.checkpoint_every_steps = steps
-  config.num_devices = 1
-  config.eval_every_steps = 0  # Measured below instead.
+  config.dataset, config.seed = dataset, seed
   for field, value in settings[setting].items():
     parent, _, name = field.rpartition(".")
     (config[parent] if parent else config)[name] = value
+  config.num_train_steps = steps or config.num_train_steps
+  steps = config.num_train_steps
+  config.log_every_steps = config.sample_every_steps = config.checkpoint_every_steps = steps
+  config.num_devices = 1
+  config.eval_every_steps = 0  # Measured below instead.
   return config
 
 
-def run(suite: str, dataset: str, setting: str, steps: int, seed: int, num_samples: int
+def run(suite: str, dataset: str, setting: str, seed: int, steps: int | None, num_samples: int
         ) -> dict:
-  """Trains one setting with one seed and measures its samples."""
-  config = _config(suite, dataset, setting, steps, seed)
+  """Trains one setting with one seed and measures the samples of its (EMA) generator."""
+  config = _config(suite, dataset, setting, seed, steps)
   start = time.perf_counter()
   with tempfile.TemporaryDirectory() as workdir:
     state = trainer.train_and_evaluate(config, workdir)
   seconds = time.perf_counter() - start
   gan = trainer.build_gan(config, (2,))
-  samples = np.asarray(generate(gan, state.g, sample_latents(gan, jax.random.key(seed + 1),
-                                                              num_samples)))
+  latents = sample_latents(gan, jax.random.key(seed + 1), num_samples)
+  samples = np.asarray(generate(gan, state.sampler, latents))
   centers, std = data.MIXTURES[dataset]
-  return {"seconds": seconds, **metrics.mode_coverage(samples, centers, std),
+  return {"suite": suite, "dataset": dataset, "setting": setting, "seed": seed,
+          "steps": config.num_train_steps, "seconds": seconds,
+          **metrics.mode_coverage(samples, centers, std),
           "modes_1": metrics.mode_coverage(samples, centers, std, min_count=1)["modes"],
           "samples": samples}
+
+
+def save_result(path: str, row: dict) -> None:
+  """Appends one run as a JSON line (samples to 4 decimals), safely from many processes."""
+  line = json.dumps({**row, "samples": np.round(row["samples"], 4).tolist()}) + "\n"
+  with open(path, "a") as file:
+    fcntl.flock(file, fcntl.LOCK_EX)
+    file.write(line)
+
+
+def load_results(paths: list[str]) -> list[dict]:
+  rows = [json.loads(line) for path in paths for line in open(path) if line.strip()]
+  return [{**row, "samples": np.asarray(row["samples"], np.float32)} for row in rows]
 
 
 def save_plot(path: str, rows: list[dict], dataset: str) -> None:
@@ -106,46 +141,84 @@ def _mean_std(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
   return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
+HEADER = ("| dataset | setting | seeds | steps | modes | modes >= 1 | high quality % | "
+          "reverse KL | median: modes, HQ %, KL | train s |\n|---|---|---|---|---|---|---|---|---|---|")
+
+
+def print_row(runs: list[dict], plots: str | None) -> None:
+  """The line of one (dataset, setting): mean ± std over its seeds, then the medians."""
+  dataset, setting = runs[0]["dataset"], runs[0]["setting"]
+  total = len(data.MIXTURES[dataset][0])
+  column = lambda key: [run[key] for run in runs]  # noqa: E731
+  print(f"| {dataset} | {setting} | {len(runs)} | {runs[0]['steps']} | "
+        f"{_mean_std(column('modes'))}/{total} | {_mean_std(column('modes_1'))}/{total} | "
+        f"{_mean_std(column('high_quality'), 100)} | "
+        f"{_mean_std(column('reverse_kl'), digits=3)} | {np.median(column('modes')):g}, "
+        f"{100 * np.median(column('high_quality')):.1f}, "
+        f"{np.median(column('reverse_kl')):.3f} | {np.mean(column('seconds')):.0f} |", flush=True)
+  if plots:
+    os.makedirs(plots, exist_ok=True)
+    name = "".join(c if c.isalnum() else "_" for c in setting)
+    save_plot(os.path.join(plots, f"{dataset}_{name}.png"), runs, dataset)
+
+
+def print_published(dataset: str) -> None:
+  total = len(data.MIXTURES[dataset][0])
+  for name, (modes, quality, kl) in PUBLISHED[dataset].items():
+    print(f"| {dataset} | {name}, published | 10 | 400000 | | {modes}/{total} | {quality} | "
+          f"{kl:.2f} | | |")
+
+
+def print_table(rows: list[dict], plots: str | None) -> None:
+  """A line per (dataset, setting) in first-seen order; PacGAN's rows after each dataset
+  that has PacGAN runs."""
+  groups: dict[tuple[str, str], list[dict]] = {}
+  for row in rows:
+    groups.setdefault((row["dataset"], row["setting"]), []).append(row)
+  print(HEADER)
+  for dataset in dict.fromkeys(dataset for dataset, _ in groups):
+    for (group_dataset, _), runs in groups.items():
+      if group_dataset == dataset:
+        print_row(runs, plots)
+    if any(run["suite"] == "pacgan" for run in rows if run["dataset"] == dataset):
+      print_published(dataset)
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--suite", default="remedies", choices=list(SUITES))
   parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25"])
   parser.add_argument("--settings", nargs="+", help="default: every setting of the suite")
-  parser.add_argument("--steps", type=int, help="default: the suite's config")
+  parser.add_argument("--steps", type=int, help="default: the config's (or setting's)")
   parser.add_argument("--seeds", nargs="+", type=int, default=[0])
   parser.add_argument("--num_samples", type=int, default=2500)
   parser.add_argument("--plots", help="a folder for one PNG per setting: a panel per seed")
+  parser.add_argument("--results", help="a JSON-lines file each run is appended to")
+  parser.add_argument("--tabulate", nargs="+", metavar="RESULTS",
+                      help="print the table of these --results files instead of training")
   args = parser.parse_args()
-  base, settings = SUITES[args.suite]
-  names = args.settings or list(settings)
-  unknown = sorted(set(names) - set(settings))
+  if args.tabulate:
+    print_table(load_results(args.tabulate), args.plots)
+    return
+  names = args.settings or list(SUITES[args.suite][1])
+  unknown = sorted(set(names) - set(SUITES[args.suite][1]))
   if unknown:
-    parser.error(f"unknown settings {unknown}; the {args.suite} suite has {list(settings)}")
-  steps = args.steps or base.get_config().num_train_steps
-  print(f"{base.__name__}, {steps} steps, seeds {args.seeds}, {args.num_samples} samples; "
+    parser.error(f"unknown settings {unknown}; the {args.suite} suite has "
+                 f"{list(SUITES[args.suite][1])}")
+  print(f"{SUITES[args.suite][0].__name__}, seeds {args.seeds}, {args.num_samples} samples; "
         f"mean ± std over seeds. modes: covered by >= 20 high-quality samples (VEEGAN); "
         f"modes >= 1: by at least one (PacGAN's code).\n")
-  print("| dataset | setting | modes | modes >= 1 | high quality % | reverse KL | train s |")
-  print("|---|---|---|---|---|---|---|")
+  print(HEADER)
   for dataset in args.datasets:
-    total = len(data.MIXTURES[dataset][0])
     for setting in names:
-      rows = [run(args.suite, dataset, setting, steps, seed, args.num_samples)
-               for seed in args.seeds]
-      column = lambda key: [row[key] for row in rows]  # noqa: E731
-      print(f"| {dataset} | {setting} | {_mean_std(column('modes'))}/{total} | "
-            f"{_mean_std(column('modes_1'))}/{total} | "
-            f"{_mean_std(column('high_quality'), 100)} | "
-            f"{_mean_std(column('reverse_kl'), digits=3)} | "
-            f"{np.mean(column('seconds')):.0f} |", flush=True)
-      if args.plots:
-        os.makedirs(args.plots, exist_ok=True)
-        name = "".join(c if c.isalnum() else "_" for c in setting)
-        save_plot(os.path.join(args.plots, f"{dataset}_{name}.png"), rows, dataset)
+      runs = []
+      for seed in args.seeds:
+        runs.append(run(args.suite, dataset, setting, seed, args.steps, args.num_samples))
+        if args.results:  # Each run as it ends, so that a stopped sweep keeps what it did.
+          save_result(args.results, runs[-1])
+      print_row(runs, args.plots)
     if args.suite == "pacgan":
-      for name, (modes, quality, kl) in PUBLISHED[dataset].items():
-        print(f"| {dataset} | {name}, published (10 trials, 400,000 steps) | | "
-              f"{modes}/{total} | {quality} | {kl:.2f} | |")
+      print_published(dataset)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ discriminators, and PacGAN's 2-D models, checked against numpy or explicit updat
 trained inside the real step under jit and pmap."""
 
 import functools
+import os
 
 import flax.jax_utils
 import jax
@@ -10,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from bench import mode_collapse as bench
 from jaxgan import checkpointing, data, init_state, losses, regularizers, step, trainer
 from jaxgan.errors import ConfigError
 from jaxgan.models import common, mlp
@@ -231,3 +233,21 @@ def test_past_discriminators_train_under_jit_and_pmap(ring_config, loss, num_dev
   state, metrics = _train(ring_config, steps=3, num_devices=num_devices)
   assert all(np.all(np.isfinite(v)) for v in metrics.values()), metrics
   assert np.all(np.asarray(state.past_d.count) == 3)
+
+
+def test_the_bench_keeps_each_run_and_tabulates_seeds_with_their_medians(tmp_path, capsys):
+  results = str(tmp_path / "runs.jsonl")
+  trained = [bench.run("remedies", "ring8", "non_saturating + EMA G", seed, 3, 200)
+             for seed in (0, 1)]
+  for row in trained:
+    bench.save_result(results, row)
+  rows = bench.load_results([results])
+  assert [(row["seed"], row["steps"]) for row in rows] == [(0, 3), (1, 3)]
+  np.testing.assert_allclose(rows[1]["samples"], trained[1]["samples"], atol=1e-4)
+  bench.print_table(rows, str(tmp_path / "plots"))
+  line = next(line for line in capsys.readouterr().out.splitlines()
+              if line.startswith("| ring8 | non_saturating + EMA G |"))
+  kl = [row["reverse_kl"] for row in rows]
+  assert "| 2 | 3 | " in line and f"{np.mean(kl):.3f} ± {np.std(kl):.3f}" in line
+  assert f", {np.median(kl):.3f} |" in line
+  assert os.path.exists(tmp_path / "plots" / "ring8_non_saturating___EMA_G.png")
