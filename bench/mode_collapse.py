@@ -3,14 +3,18 @@
   python bench/mode_collapse.py                 # ring8 and grid25, every setting, seed 0
   python bench/mode_collapse.py --steps 500 --datasets ring8 --settings non_saturating
   python bench/mode_collapse.py --suite pacgan --seeds 0 1 2 3 4 --plots runs/pacgan
+  python bench/mode_collapse.py --seeds 0 1 --results a.jsonl   # then, from any number:
+  python bench/mode_collapse.py --tabulate a.jsonl b.jsonl --plots runs/plots
 
-`--suite remedies` trains configs/gaussians.py (MLP GAN) with each setting below;
-`--suite pacgan` trains configs/pacgan_ring.py (the PacGAN paper's models) unpacked and
-packed 2, 3 and 4 samples deep, and prints the paper's published rows beside. Each run
-draws 2,500 samples; the table gives modes covered (by at least 20 high-quality samples,
-and by at least 1), % high-quality samples (within 3 std of a mode) and the reverse KL of
-the mode histogram, as in the VEEGAN and PacGAN papers: mean ± std over `--seeds`.
-`--plots DIR` saves each setting's final samples, one panel per seed.
+`--suite remedies` trains the plain MLP GAN of configs/gaussians.py (`base_config`) with
+each setting below; `--suite pacgan` trains configs/pacgan_ring.py (the PacGAN paper's
+models) unpacked and packed 2, 3 and 4 samples deep, and prints the paper's published rows
+beside; `--suite search` tries combinations on PacGAN's models. Each run draws 2,500
+samples from G (its EMA when there is one); the table gives modes covered (by at least 20
+high-quality samples, and by at least 1), % high-quality samples (within 3 std of a mode)
+and the reverse KL of the mode histogram, as in the VEEGAN and PacGAN papers: mean ± std
+and median over `--seeds`. `--plots DIR` saves each setting's final samples, one panel per
+seed; `--results FILE` appends each run as it ends, and `--tabulate` prints saved runs.
 """
 
 import argparse
@@ -55,6 +59,10 @@ SETTINGS = {
         "past_discriminators": {"count": 4, "every": 250}},
     "non_saturating + EMA G": {"g_ema_decay": 0.999},
     "non_saturating + packing 4 + EMA G": {"packing": 4, "g_ema_decay": 0.999},
+    "non_saturating + packing 2 + EMA G": {"packing": 2, "g_ema_decay": 0.999},
+    "non_saturating + packing 4, batch 1024 + EMA G": {
+        "packing": 4, "batch_size": 1024, "g_ema_decay": 0.999},
+    "non_saturating + EMA G, 40,000 steps": {"g_ema_decay": 0.999, "num_train_steps": 40_000},
 }
 PACGAN = {"GAN (PacGAN's models)": {}, **{
     f"PacGAN{m}": {"packing": m, "batch_size": 100 * m} for m in (2, 3, 4)}}
@@ -71,8 +79,10 @@ SEARCH = {
     "PacGAN4 + EMA G + 4 past discriminators": {
         **PACKED, **EMA, "past_discriminators": {"count": 4, "every": 500}},
 }
-SUITES = {"remedies": (gaussians, SETTINGS), "pacgan": (pacgan_ring, PACGAN),
-          "search": (pacgan_ring, SEARCH)}
+# name -> (the config the settings change, the settings).
+SUITES = {"remedies": (gaussians.base_config, SETTINGS),
+          "pacgan": (pacgan_ring.get_config, PACGAN),
+          "search": (pacgan_ring.get_config, SEARCH)}
 # Lin et al. 2018, Table 1 (mean over 10 trials): modes, % high quality, reverse KL.
 PUBLISHED = {
     "ring8": {"GAN": (6.3, 98.2, 0.45), "PacGAN2": (7.9, 95.6, 0.07),
@@ -83,8 +93,8 @@ PUBLISHED = {
 
 
 def _config(suite: str, dataset: str, setting: str, seed: int, steps: int | None):
-  base, settings = SUITES[suite]
-  config = base.get_config()
+  base_config, settings = SUITES[suite]
+  config = base_config()
   config.dataset, config.seed = dataset, seed
   for field, value in settings[setting].items():
     parent, _, name = field.rpartition(".")
@@ -205,7 +215,7 @@ def main():
   if unknown:
     parser.error(f"unknown settings {unknown}; the {args.suite} suite has "
                  f"{list(SUITES[args.suite][1])}")
-  print(f"{SUITES[args.suite][0].__name__}, seeds {args.seeds}, {args.num_samples} samples; "
+  print(f"{SUITES[args.suite][0].__module__}, seeds {args.seeds}, {args.num_samples} samples; "
         f"mean ± std over seeds. modes: covered by >= 20 high-quality samples (VEEGAN); "
         f"modes >= 1: by at least one (PacGAN's code).\n")
   print(HEADER)

@@ -1,15 +1,29 @@
-"""MLP GAN on the ring of 8 Gaussians (radius 2, std 0.02), the classic mode-collapse test.
+"""MLP GAN on the ring of 8 Gaussians (radius 2, std 0.02), the classic mode-collapse test,
+with the best setting measured on it (bench/mode_collapse.py, 5 seeds): D judges packs of 4
+samples (PacGAN) and samples come from an EMA of G's weights, for 20,000 steps.
 
   python train.py --config configs/gaussians.py
   python train.py --config configs/gaussians.py --config.dataset=grid25   # 5x5 grid
 
-Samples are drawn as a density image of 2-D points. A few minutes on a CPU.
+Samples are drawn as a density image of 2-D points; about a minute on a 2-core CPU.
+`base_config()` is the plain MLP GAN that the benchmark compares remedies on.
 """
 
 from configs import default
 
 
 def get_config():
+  config = base_config()
+  config.packing = 4
+  config.g_ema_decay = 0.999
+  config.num_train_steps = 20_000
+  config.log_every_steps = 1000
+  config.sample_every_steps = config.eval_every_steps = config.checkpoint_every_steps = 5000
+  return config
+
+
+def base_config():
+  """The plain MLP GAN on the ring: 3x128 LeakyReLU layers each, latent 2, Adam 1e-3."""
   config = default.base_config()
   config.dataset = "ring8"
   config.model = "mlp"

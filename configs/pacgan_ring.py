@@ -18,7 +18,7 @@ from configs import gaussians
 
 
 def get_config():
-  config = gaussians.get_config()
+  config = gaussians.base_config()
   config.generator = {"hidden_dims": (400, 400, 400, 400), "output_activation": "identity",
                       "activation": "relu", "batch_norm": True}
   config.discriminator = {"hidden_dims": (200, 200, 200), "maxout_pieces": 5}

@@ -49,7 +49,7 @@ def digits_config(data_dir):
 @pytest.fixture
 def ring_config():
   """The MLP GAN on the 8-Gaussian ring, made tiny."""
-  config = gaussians.get_config()
+  config = gaussians.base_config()
   config.generator.hidden_dims = (16,)
   config.discriminator.hidden_dims = (16,)
   return _tiny_run(config, num_samples=16)

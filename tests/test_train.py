@@ -10,6 +10,7 @@ import sys
 import numpy as np
 from PIL import Image
 
+from jaxgan import command_line
 from jaxgan.metric_writer import read_events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,14 +51,22 @@ def test_train_writes_checkpoints_samples_events_and_metrics(tmp_path, data_dir)
   assert all(np.isfinite(row["d/loss"]) and np.isfinite(row["g/loss"]) for row in rows)
 
 
-def test_train_other_config_with_workdir(tmp_path, data_dir):
+def test_the_ring_config_trains_packed_with_ema_and_evaluates_at_the_last_step(tmp_path,
+                                                                               data_dir):
   result = _train(tmp_path, "--config", os.path.join(ROOT, "configs", "gaussians.py"),
                   "--workdir", str(tmp_path / "ring"), "--config.num_train_steps=2",
-                  "--config.log_every_steps=1", "--config.num_devices=1", data_dir=data_dir)
+                  "--config.seed=3", "--config.log_every_steps=1", "--config.num_devices=1",
+                  data_dir=data_dir)
   assert result.returncode == 0, result.stderr
-  assert os.listdir(tmp_path / "ring" / "samples") == ["step_0000002.png"]
-  picture = np.asarray(Image.open(tmp_path / "ring" / "samples" / "step_0000002.png"))
+  assert sorted(os.listdir(tmp_path / "ring" / "samples")) == [  # G's and its EMA's.
+      "ema_step_0000002.png", "step_0000002.png"]
+  picture = np.asarray(Image.open(tmp_path / "ring" / "samples" / "ema_step_0000002.png"))
   assert picture.ndim == 3 and picture.shape[2] == 3  # Points over axes and mode markers.
+  assert "eval at step 2 on 2500 samples | modes " in result.stderr
+  last = [json.loads(line) for line in open(tmp_path / "ring" / "metrics.jsonl")][-1]
+  assert last["step"] == 2 and {"eval/modes", "eval/high_quality", "eval/reverse_kl"} <= set(last)
+  config = command_line.load_config_file(os.path.join(ROOT, "configs", "gaussians.py"))
+  assert (config.packing, config.g_ema_decay, config.num_train_steps) == (4, 0.999, 20_000)
 
 
 def test_bad_settings_exit_with_a_clear_message(tmp_path, data_dir):
