@@ -135,7 +135,11 @@ def save_result(path: str, row: dict) -> None:
 
 
 def load_results(paths: list[str]) -> list[dict]:
-  rows = [json.loads(line) for path in paths for line in open(path) if line.strip()]
+  """The runs `save_result` wrote to `paths`, in order, samples as `[n, 2]` arrays."""
+  rows = []
+  for path in paths:
+    with open(path) as file:
+      rows += [json.loads(line) for line in file if line.strip()]
   return [{**row, "samples": np.asarray(row["samples"], np.float32)} for row in rows]
 
 

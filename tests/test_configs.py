@@ -27,4 +27,5 @@ def test_config_trains_two_steps_or_says_how_to_get_its_data(name, data_dir, tmp
     return
   state = trainer.train_and_evaluate(config, str(tmp_path))
   assert int(state.step) == 2
-  assert sorted(os.listdir(tmp_path / "samples")) == ["step_0000002.png"]
+  ema = ["ema_step_0000002.png"] if config.g_ema_decay else []  # The EMA generator's too.
+  assert sorted(os.listdir(tmp_path / "samples")) == ema + ["step_0000002.png"]
