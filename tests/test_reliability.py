@@ -224,6 +224,7 @@ def test_two_trainers_on_one_workdir(data_dir, tmp_path, digits_config):
     process.kill()
     process.wait()
   # The kernel dropped the dead process's lock: training here works again.
+  digits_config.g_ema_decay = 0.99  # default.py's EMA generator, so the checkpoint fits.
   digits_config.num_train_steps = STEPS + 2
   digits_config.checkpoint_every_steps = 20
   assert int(trainer.train_and_evaluate(digits_config, str(tmp_path)).step) > 0

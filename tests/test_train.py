@@ -39,7 +39,8 @@ def test_train_writes_checkpoints_samples_events_and_metrics(tmp_path, data_dir)
                    r"TensorBoard events \(tensorboard --logdir ", result.stderr)
   assert sorted(os.listdir(workdir / "checkpoints")) == ["2", "4"]
   samples = sorted(glob.glob(str(workdir / "samples" / "*.png")))
-  assert [os.path.basename(s) for s in samples] == ["step_0000002.png", "step_0000004.png"]
+  assert [os.path.basename(s) for s in samples] == [  # The default's EMA generator's too.
+      "ema_step_0000002.png", "ema_step_0000004.png", "step_0000002.png", "step_0000004.png"]
   grid = np.asarray(Image.open(samples[-1]))
   assert grid.shape == (2 * 65 + 1, 2 * 65 + 1) and grid.std() > 0  # 16 px shown at 64.
   (events,) = glob.glob(str(workdir / "events.out.tfevents.*"))
