@@ -99,9 +99,10 @@ def _config(suite: str, dataset: str, setting: str, seed: int, steps: int | None
   for field, value in settings[setting].items():
     parent, _, name = field.rpartition(".")
     (config[parent] if parent else config)[name] = value
-  config.num_train_steps = steps or config.num_train_steps
-  steps = config.num_train_steps
-  config.log_every_steps = config.sample_every_steps = config.checkpoint_every_steps = steps
+  if steps:
+    config.num_train_steps = steps
+  config.log_every_steps = config.sample_every_steps = config.checkpoint_every_steps = (
+      config.num_train_steps)
   config.num_devices = 1
   config.eval_every_steps = 0  # Measured below instead.
   return config
