@@ -6,12 +6,17 @@ arguments to the loss and the models with `--config.loss_kwargs.<name>=<value>`,
 `--config.generator.<name>=...`, `--config.discriminator.<name>=...`. Modules named
 in the config (`--config.loss=mylosses:hinge`) are imported from the current
 directory too.
+
+On several processes (hosts), start the same command in each, with `--multihost` on TPU
+pods and under SLURM, or `--coordinator_address=HOST:PORT --num_processes=N
+--process_id=I` elsewhere (README, "Many devices and hosts").
 """
 
 import logging
 import os
 import sys
 
+import jax
 from absl import app, flags
 
 from jaxgan import command_line, trainer
@@ -24,6 +29,13 @@ try:
 except ConfigError as e:
   sys.exit(f"Config error: {e}")
 flags.DEFINE_string("workdir", None, "Output directory; default runs/<config name>.")
+flags.DEFINE_bool("multihost", False, "Join a run over several processes (jax.distributed); "
+                  "TPU pods and SLURM need nothing else, other clusters the three flags below.")
+flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0 (implies --multihost).")
+flags.DEFINE_integer("num_processes", None, "Processes in the run (with --coordinator_address).")
+flags.DEFINE_integer("process_id", None, "This process's number, 0 to num_processes - 1.")
+flags.DEFINE_integer("heartbeat_timeout_s", 100, "With several processes: after this long "
+                     "without a peer's heartbeat, the others stop with an error.")
 FLAGS = flags.FLAGS
 
 
@@ -38,6 +50,9 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   sys.path.insert(1, os.getcwd())
+  if FLAGS.multihost or FLAGS.coordinator_address:
+    jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
+                               heartbeat_timeout_seconds=FLAGS.heartbeat_timeout_s)
   config_file = command_line.config_file_in(sys.argv) or os.path.join(CONFIGS_DIR, "default.py")
   workdir = FLAGS.workdir or os.path.join("runs", os.path.basename(config_file)[:-len(".py")])
   trainer.log_to_console()

@@ -70,6 +70,13 @@ def base_config() -> ml_collections.ConfigDict:
   config.past_discriminators = ml_collections.ConfigDict({"count": 0, "every": 100})
   config.num_train_steps = 3000
   config.num_devices = 0  # 0: all local devices.
+  # Several devices: "sharded" (jit over a device mesh; spans hosts, takes compiler options)
+  # or "pmap" (this host's devices). See README, "Many devices and hosts".
+  config.parallelism = "sharded"
+  # BatchNorm over several devices: "per_device" batch statistics, or "cross_replica" (those
+  # of the whole global batch, one more all-reduce per BatchNorm layer).
+  config.batch_norm_statistics = "per_device"
+  config.dtype = "float32"  # "bfloat16": G and D computed in bfloat16, parameters float32.
   # A non-finite loss or gradient stops training (keeping the last good checkpoint);
   # True instead drops that step's update and counts it.
   config.skip_nonfinite_updates = False

@@ -32,11 +32,12 @@ Batch = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 class Dataset(NamedTuple):
   """`batch(step, batch_size) -> [batch_size, *data_shape]` float32, deterministic in step;
-  with `num_classes > 0`, `(samples, int32 labels [batch_size])`. A mixture has its
+  with `num_classes > 0`, `(samples, int32 labels [batch_size])`. `batch(step, batch_size,
+  rows)` reads only those rows of that batch (a process's share). A mixture has its
   `mode_centers [modes, d]`."""
   name: str
   data_shape: tuple[int, ...]
-  batch: Callable[[int, int], Batch]
+  batch: Callable[..., Batch]
   num_classes: int = 0
   mode_centers: np.ndarray | None = None
 
@@ -63,10 +64,12 @@ def mixture_dataset(name: str, seed: int, *, with_labels: bool = False) -> Datas
   `with_labels`: labelled by their mode."""
   centers, std = MIXTURES[name]
 
-  def batch(step: int, batch_size: int) -> Batch:
+  def batch(step: int, batch_size: int, rows: np.ndarray | None = None) -> Batch:
     rng = np.random.default_rng((seed, step))
     modes = rng.integers(len(centers), size=batch_size)
     points = centers[modes] + std * rng.standard_normal((batch_size, 2), dtype=np.float32)
+    if rows is not None:
+      points, modes = points[rows], modes[rows]
     return (points, modes.astype(np.int32)) if with_labels else points
 
   return Dataset(name, (2,), batch, len(centers) if with_labels else 0, centers)
@@ -82,13 +85,15 @@ def array_dataset(name: str, images: np.ndarray, seed: int, labels: np.ndarray |
   def epoch_order(epoch: int) -> np.ndarray:
     return np.random.default_rng((seed, epoch)).permutation(num)
 
-  def batch(step: int, batch_size: int) -> Batch:
+  def batch(step: int, batch_size: int, rows: np.ndarray | None = None) -> Batch:
     positions = np.arange(step * batch_size, (step + 1) * batch_size)
     epochs, offsets = np.divmod(positions, num)
     indices = np.empty(batch_size, np.int64)
     for epoch in np.unique(epochs):
       here = epochs == epoch
       indices[here] = epoch_order(int(epoch))[offsets[here]]
+    if rows is not None:
+      indices = indices[rows]
     if labels is None:
       return to_model_range(images[indices])
     return to_model_range(images[indices]), labels[indices].astype(np.int32)
@@ -256,9 +261,10 @@ def get(name: str, *, seed: int, image_size: int, split: str = "train",
   return array_dataset(name, resize_images(images, image_size), seed, labels, classes)
 
 
-def batches(dataset: Dataset, batch_size: int, start_step: int = 0) -> Iterator[Batch]:
-  """The endless stream of batches from `start_step` on."""
+def batches(dataset: Dataset, batch_size: int, start_step: int = 0,
+            rows: np.ndarray | None = None) -> Iterator[Batch]:
+  """The endless stream of batches from `start_step` on (only `rows` of each, if given)."""
   step = start_step
   while True:
-    yield dataset.batch(step, batch_size)
+    yield dataset.batch(step, batch_size, rows)
     step += 1

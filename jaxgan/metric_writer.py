@@ -114,3 +114,16 @@ class MetricWriter:
     self._jsonl.close()
     if self._tensorboard is not None:
       self._tensorboard.close()
+
+
+class NoWriter:
+  """A MetricWriter that writes nothing: the writer of every process but the first."""
+
+  def write(self, step: int, scalars: dict[str, float]) -> None:
+    del step, scalars
+
+  def write_picture(self, step: int, name: str, picture: np.ndarray) -> None:
+    del step, name, picture
+
+  def close(self) -> None:
+    pass

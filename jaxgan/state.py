@@ -15,6 +15,7 @@ from jaxgan.growth import Growth
 from jaxgan.losses import GANLoss
 
 SCHEDULES = ("alternating", "simultaneous")
+COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 def _same(samples: Any) -> Any:
@@ -61,6 +62,9 @@ class GAN:
 
   `growth` is the schedule of a progressively growing model (jaxgan.growth), None for
   the others; its phase is the one `train_step` trains, set by `at_step`.
+
+  `compute_dtype="bfloat16"` computes G and D in bfloat16 (mixed precision): parameters,
+  optimizer states, BatchNorm statistics, losses and their reductions stay float32.
   """
   generator: nn.Module
   discriminator: nn.Module
@@ -87,8 +91,12 @@ class GAN:
   unroll_gradient: bool = True
   past_d_count: int = 0
   past_d_every: int = 100
+  compute_dtype: str = "float32"
 
   def __post_init__(self):
+    if self.compute_dtype not in COMPUTE_DTYPES:
+      raise ConfigError(f"Unknown dtype {self.compute_dtype!r}. Known: "
+                        f"{', '.join(COMPUTE_DTYPES)}.")
     if self.schedule not in SCHEDULES:
       raise ConfigError(f"Unknown schedule {self.schedule!r}. Known: {', '.join(SCHEDULES)}.")
     if self.n_critic < 1:

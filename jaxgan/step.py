@@ -1,7 +1,8 @@
 """The pure training step and sampling.
 
 `train_step` runs on one device under `jax.jit` (`axis_name=None`) and, unchanged,
-on each device under `jax.pmap(axis_name=AXIS)`. The only device-aware lines are
+on each device under `jax.pmap` or `jax.shard_map` with `axis_name=AXIS`
+(jaxgan.parallel). The only device-aware lines are
 the helpers below: `lax.pmean` of gradients, BatchNorm statistics and metrics;
 latents drawn for the global batch and sliced per device (so a run without
 BatchNorm or per-sample tricks gives the same parameters on any number of
@@ -70,18 +71,30 @@ def _context(gan: GAN, step: jax.Array, axis_name: str | None) -> _Context:
                   {} if gan.growth is None else gan.growth.model_kwargs(step))
 
 
-def _apply(module: nn.Module, params: Any, batch_stats: Any, inputs: jax.Array,
-           labels: jax.Array | None = None, *, train: bool = True,
+def _apply(module: nn.Module, dtype: str, params: Any, batch_stats: Any,
+           inputs: jax.Array, labels: jax.Array | None = None, *, train: bool = True,
            **model_kwargs) -> tuple[jax.Array, Any]:
-  """`module(inputs)`, or `module(inputs, labels)` when conditional, and its new
-  BatchNorm/spectral-norm statistics (unchanged unless `train`)."""
+  """`module(inputs)`, or `module(inputs, labels)` when conditional, computed in `dtype`
+  (float32 outputs), and its new BatchNorm/spectral-norm statistics (unchanged unless
+  `train`)."""
+  if jnp.dtype(dtype) != jnp.float32:  # Mixed precision: float32 parameters, computed in `dtype`.
+    params, inputs = _cast((params, inputs), dtype)
   variables = {"params": params, "batch_stats": batch_stats} if batch_stats else {"params": params}
   args = (inputs,) if labels is None else (inputs, labels)
   if not train:
-    return module.apply(variables, *args, train=False, **model_kwargs), batch_stats
+    return _cast(module.apply(variables, *args, train=False, **model_kwargs),
+                 jnp.float32), batch_stats
   outputs, mutated = module.apply(variables, *args, train=True, mutable=["batch_stats"],
                                   **model_kwargs)
-  return outputs, mutated.get("batch_stats", batch_stats)
+  new_stats = jax.tree.map(lambda new, old: new.astype(old.dtype),
+                           mutated.get("batch_stats", batch_stats), batch_stats)
+  return _cast(outputs, jnp.float32), new_stats
+
+
+def _cast(tree: Any, dtype: str | jnp.dtype) -> Any:
+  """`tree` with its floating-point arrays in `dtype`."""
+  return jax.tree.map(
+      lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
 def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: jax.Array,
@@ -100,8 +113,8 @@ def _apply_d(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: Any,
   """D's logits `[batch / packing]` (every D call, penalties' too), and its new statistics."""
   if gan.packing > 1:
     samples = jax.tree.map(lambda x: regularizers.pack(x, gan.packing), samples)
-  return _apply(gan.discriminator, d_params, d_stats, samples, labels, train=train,
-                **ctx.model_kwargs)
+  return _apply(gan.discriminator, gan.compute_dtype, d_params, d_stats, samples, labels,
+                train=train, **ctx.model_kwargs)
 
 
 def _real_inputs(gan: GAN, ctx: _Context, real: jax.Array) -> Any:
@@ -309,8 +322,8 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   def critic_update(carry, inputs):
     g_stats, d = carry
     real_i, real_labels_i, latents_i, fake_labels_i, rng_i = inputs
-    fake, g_stats = _apply(gan.generator, g.params, g_stats, latents_i, fake_labels_i,
-                           **ctx.model_kwargs)
+    fake, g_stats = _apply(gan.generator, gan.compute_dtype, g.params, g_stats, latents_i,
+                           fake_labels_i, **ctx.model_kwargs)
     replay_rng, rng_i = jax.random.split(rng_i)
     d, _ = _d_step(gan, ctx, d, real_i, real_labels_i,
                    _replayed(gan, state, fake, replay_rng), fake_labels_i, rng_i)
@@ -326,7 +339,8 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   real, real_labels, latents, fake_labels = jax.tree.map(
       lambda x: x[-1], (real, real_labels, latents, fake_labels))
   fake, g_pullback, g_stats = jax.vjp(
-      lambda p: _apply(gan.generator, p, g_stats, latents, fake_labels, **ctx.model_kwargs),
+      lambda p: _apply(gan.generator, gan.compute_dtype, p, g_stats, latents, fake_labels,
+                       **ctx.model_kwargs),
       g.params, has_aux=True)
   replay_rng, d_rng = jax.random.split(d_rngs[-1])
   d_fake = _replayed(gan, state, fake, replay_rng)
@@ -415,7 +429,8 @@ def generate_outputs(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array 
   """G's outputs for latents `[n, latent_dim]` (and, for a conditional GAN, labels `[n]`),
   BatchNorm in inference mode: samples `[n, *data_shape]`, or a multi-scale generator's
   images at every scale, smallest first."""
-  return _apply(gan.generator, g.params, g.batch_stats, latents, labels, train=False)[0]
+  return _apply(gan.generator, gan.compute_dtype, g.params, g.batch_stats, latents, labels,
+                train=False)[0]
 
 
 def generate(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array | None = None

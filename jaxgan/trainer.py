@@ -1,9 +1,10 @@
 """`train_and_evaluate(config, workdir)`: build, restore, train, log, draw samples, checkpoint.
 
-The only module that knows about devices: it picks jit (one device) or pmap
-(several), replicates the state, and splits each global batch across devices.
+Where the state and batches live, and how the step is compiled for the devices, is
+jaxgan.parallel's concern.
 """
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -11,7 +12,6 @@ import os
 import time
 from typing import Callable
 
-import flax.jax_utils
 import jax
 import ml_collections
 import numpy as np
@@ -25,14 +25,14 @@ from jaxgan import (
   layers,
   losses,
   models,
+  parallel,
   pictures,
   preemption,
   regularizers,
 )
 from jaxgan.errors import ConfigError, check_kwargs
-from jaxgan.metric_writer import MetricWriter
+from jaxgan.metric_writer import MetricWriter, NoWriter
 from jaxgan.state import GAN, GANState, init_state
-from jaxgan.step import AXIS, train_step
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,7 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       unroll_gradient=config.get("unrolled", {}).get("gradient", True),
       past_d_count=config.get("past_discriminators", {}).get("count", 0),
       past_d_every=config.get("past_discriminators", {}).get("every", 100),
+      compute_dtype=config.get("dtype", "float32"),
       **real_inputs,
       growth=schedule,
   )
@@ -150,15 +151,6 @@ def _growth(config: ml_collections.ConfigDict, pair: models.ModelPair, generator
   return growth.Growth(num_phases, config.growth.phase_steps, config.growth.fade_steps)
 
 
-def num_devices_for(config: ml_collections.ConfigDict) -> int:
-  """Devices to train on: `config.num_devices`, or all local ones if 0."""
-  available = jax.local_device_count()
-  num = config.num_devices or available
-  if num > available:
-    raise ConfigError(f"num_devices={num} but only {available} devices are available.")
-  return num
-
-
 def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
   """Raises ValueError naming the field and the fix for values training cannot use."""
   for field in ("batch_size", "num_train_steps", "log_every_steps", "sample_every_steps",
@@ -186,29 +178,12 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
         f"{num_devices} devices): D judges whole packs. Change batch_size or packing.")
 
 
-def shard_batch(batch: data.Batch, num_devices: int, n_critic: int) -> data.Batch:
-  """`[n_critic * batch, ...]` -> `[devices, n_critic * batch / devices, ...]` (for each
-  array of the batch), giving each device the same share of every critic step's batch."""
-  def shard(x: np.ndarray) -> np.ndarray:
-    per_device = x.shape[0] // (n_critic * num_devices)
-    x = x.reshape(n_critic, num_devices, per_device, *x.shape[1:]).swapaxes(0, 1)
-    return x.reshape(num_devices, n_critic * per_device, *x.shape[3:])
-  return jax.tree.map(shard, batch)
-
-
-def compile_step(gan: GAN, num_devices: int) -> Callable:
-  """`train_step` compiled with jit for one device, pmap for several; the state is donated."""
-  if num_devices == 1:
-    return jax.jit(functools.partial(train_step, gan), donate_argnums=0,
-                   compiler_options=layers.compiler_options())
-  return jax.pmap(functools.partial(train_step, gan, axis_name=AXIS), axis_name=AXIS,
-                  devices=jax.local_devices()[:num_devices], donate_argnums=0)
-
-
 def log_to_console() -> None:
-  """Progress lines on stderr, without orbax's per-file and jax's per-backend messages, nor
-  tfds' warnings about folders of unprepared datasets (jaxgan.data says what to do)."""
-  logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", level=logging.INFO,
+  """Progress lines on stderr (process 0's only, in a run over several), without orbax's
+  per-file and jax's per-backend messages, nor tfds' warnings about folders of unprepared
+  datasets (jaxgan.data says what to do)."""
+  level = logging.INFO if _is_chief() else logging.WARNING
+  logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", level=level,
                       force=True)
   for noisy in ("absl", "jax", "matplotlib"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -216,11 +191,9 @@ def log_to_console() -> None:
       lambda record: not str(record.msg).startswith("Variant folder"))
 
 
-def _summarise(metrics: list[dict], replicated: bool) -> dict[str, float]:
-  """The mean of each metric over the steps since the last log."""
+def _summarise(metrics: list[dict]) -> dict[str, float]:
+  """The mean of each metric over the steps since the last log (each one device's copy)."""
   metrics = jax.device_get(metrics)
-  if replicated:  # Identical on every device after pmean.
-    metrics = [jax.tree.map(lambda x: x[0], m) for m in metrics]
   return {name: float(np.mean([m[name] for m in metrics])) for name in metrics[0]}
 
 
@@ -249,13 +222,13 @@ def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array 
     writer.write_picture(step, f"{prefix}samples", picture)
 
 
-def _compile_phase(gan: GAN, step: int, num_devices: int, data_shape: tuple[int, ...]
+def _compile_phase(gan: GAN, step: int, layout: parallel.Layout, data_shape: tuple[int, ...]
                    ) -> tuple[Callable, int]:
   """The compiled step that trains step `step` (counted from 0), and its growth phase (0 for
   a model that does not grow), which is logged."""
   phase_gan = gan.at_step(step)
   if phase_gan.growth is None:
-    return compile_step(gan, num_devices), 0
+    return layout.compile(gan), 0
   schedule = phase_gan.growth
   size = data_shape[0] >> (schedule.num_phases - 1 - schedule.phase)
   start = schedule.phase * schedule.phase_steps
@@ -263,7 +236,16 @@ def _compile_phase(gan: GAN, step: int, num_devices: int, data_shape: tuple[int,
             if schedule.phase and schedule.fade_steps else "")
   log.info("Growth phase %d/%d from step %d: %dx%d images%s.", schedule.phase + 1,
            schedule.num_phases, start, size, size, fading)
-  return compile_step(phase_gan, num_devices), schedule.phase
+  return layout.compile(phase_gan), schedule.phase
+
+
+def _stop_signal(stop: preemption.StopRequest, layout: parallel.Layout) -> str | None:
+  """The signal that stops training at this step, if any: this process's, or in a run over
+  several processes any one's, so that all stop at the same step."""
+  name = stop.signal_name  # Read once: a signal may land at any moment.
+  if layout.agree(name is not None):
+    return name or "a signal to another process"
+  return None
 
 
 def _time_left(steps_left: int, steps_per_s: float) -> str:
@@ -278,14 +260,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   Writes `metrics.jsonl`, TensorBoard events, `samples/step_<n>.png` from a fixed
   noise batch, and checkpoints to `workdir`. SIGTERM or SIGINT saves a checkpoint
   and returns early. Returns the final (single-device) state.
+
+  In a run over several processes (`jax.distributed`), every process calls this with the
+  same config and workdir: each reads its own share of every batch, checkpoints are saved
+  and restored by all together, and only process 0 writes logs, pictures and metrics.
   """
-  num_devices = num_devices_for(config)
-  check_config(config, num_devices)
-  with checkpointing.workdir_lock(workdir), preemption.stop_on_signals() as stop:
-    return _train(config, workdir, num_devices, stop)
+  layout = parallel.layout_for(config)
+  check_config(config, layout.num_devices)
+  lock = checkpointing.workdir_lock(workdir) if _is_chief() else contextlib.nullcontext()
+  with lock, preemption.stop_on_signals() as stop:
+    return _train(config, workdir, layout, stop)
 
 
-def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
+def _is_chief() -> bool:
+  return jax.process_index() == 0
+
+
+def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Layout,
            stop: preemption.StopRequest) -> GANState:
   dataset = data.get(config.dataset, seed=config.seed, image_size=config.image_size,
                      data_dir=config.data_dir or None, download=config.download,
@@ -323,37 +314,31 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
   os.makedirs(samples_dir, exist_ok=True)
 
   step_fn, phase = None, None
-  replicated = num_devices > 1
-  train_iter = data.batches(dataset, config.batch_size * gan.n_critic, start_step)
-  if replicated:
-    devices = jax.local_devices()[:num_devices]
-    state = flax.jax_utils.replicate(state, devices)
-    step_rng = flax.jax_utils.replicate(step_rng, devices)
-    train_iter = flax.jax_utils.prefetch_to_device(
-        (shard_batch(b, num_devices, gan.n_critic) for b in train_iter), 2, devices)
-  single = flax.jax_utils.unreplicate if replicated else lambda x: x
+  train_iter = layout.batches(dataset, config.batch_size, gan.n_critic, start_step)
+  state, step_rng = layout.put((state, step_rng))
+  single = layout.local
 
-  writer = MetricWriter(workdir, start_step)
+  writer = MetricWriter(workdir, start_step) if _is_chief() else NoWriter()
   unchecked, unlogged = [], []  # Metrics not yet checked for NaNs / not yet logged.
   last_log_time, last_log_step = time.perf_counter(), start_step
   try:
     for step in range(start_step + 1, config.num_train_steps + 1):
       if step_fn is None or gan.growth and gan.growth.phase_at(step - 1) != phase:
-        step_fn, phase = _compile_phase(gan, step - 1, num_devices, dataset.data_shape)
+        step_fn, phase = _compile_phase(gan, step - 1, layout, dataset.data_shape)
       state, metrics = step_fn(state, next(train_iter), step_rng)
-      unchecked.append(metrics)
-      unlogged.append(metrics)
+      unchecked.append(single(metrics))
+      unlogged.append(single(metrics))
       is_last = step == config.num_train_steps
-      stopping = stop.signal_name  # Read once: a signal may land at any line below.
+      stopping = _stop_signal(stop, layout)
       save_now = step % config.checkpoint_every_steps == 0 or is_last or stopping
-      log_now = step % config.log_every_steps == 0 or is_last
+      log_now = step % config.log_every_steps == 0 or is_last or stopping
 
       if (log_now or save_now) and not gan.skip_nonfinite_updates:
         _check_finite(unchecked, step - len(unchecked) + 1, manager)
         unchecked = []
 
       if log_now:
-        summary = _summarise(unlogged, replicated)
+        summary = _summarise(unlogged)
         unlogged = []
         now = time.perf_counter()
         summary["steps_per_s"] = (step - last_log_step) / (now - last_log_time)
@@ -363,7 +348,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
                  " | ".join(f"{k} {v:.4g}" for k, v in summary.items()),
                  _time_left(config.num_train_steps - step, summary["steps_per_s"]))
 
-      if step % config.sample_every_steps == 0 or is_last:
+      if _is_chief() and (step % config.sample_every_steps == 0 or is_last):
         _save_samples(gan, single(state), fixed_inputs, samples_dir, dataset.mode_centers,
                       writer)
 
@@ -385,8 +370,9 @@ def _train(config: ml_collections.ConfigDict, workdir: str, num_devices: int,
     if evaluator:
       best_manager.wait_until_finished()
     writer.close()
-  pictures.plot_metrics(os.path.join(workdir, "metrics.jsonl"),
-                        os.path.join(workdir, "metrics.png"))
+  if _is_chief():
+    pictures.plot_metrics(os.path.join(workdir, "metrics.jsonl"),
+                          os.path.join(workdir, "metrics.png"))
   state = single(state)
   if int(state.skipped_updates):
     log.info("%d updates were skipped as non-finite.", int(state.skipped_updates))

@@ -1,10 +1,12 @@
-"""Four fake CPU devices for the pmap tests (set before JAX is imported), and tiny configs."""
+"""Four fake CPU devices for the multi-device tests (set before JAX is imported; another
+number from JAXGAN_TEST_DEVICES), and tiny configs."""
 
 import os
 import time
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                           + " --xla_force_host_platform_device_count=4")
+                           + " --xla_force_host_platform_device_count="
+                           + os.environ.get("JAXGAN_TEST_DEVICES", "4"))
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import pytest  # noqa: E402

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import data, growth, init_state, models, trainer
+from jaxgan import data, growth, init_state, models, parallel, trainer
 from jaxgan.errors import ConfigError
 from jaxgan.models import progressive
 
@@ -168,7 +168,7 @@ def test_later_layers_wait_for_their_phase(digits_config):
   gan = trainer.build_gan(digits_config, dataset.data_shape)
   start = init_state(gan, jax.random.key(0), dataset.data_shape)
   state = jax.tree.map(jnp.copy, start)
-  steps = {phase: trainer.compile_step(gan.at_step(3 * phase), 1) for phase in (0, 1)}
+  steps = {phase: parallel.local_layout(1).compile(gan.at_step(3 * phase)) for phase in (0, 1)}
   for step in range(4):  # Phase 0, then the first step of phase 1 (alpha 0).
     state, metrics = steps[gan.growth.phase_at(step)](state, dataset.batch(step, 8),
                                                       jax.random.key(1))

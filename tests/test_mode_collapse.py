@@ -5,14 +5,14 @@ trained inside the real step under jit and pmap."""
 import functools
 import os
 
-import flax.jax_utils
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from bench import mode_collapse as bench
-from jaxgan import checkpointing, data, init_state, losses, regularizers, step, trainer
+from jaxgan import (checkpointing, data, init_state, losses, parallel, regularizers, step,
+                    trainer)
 from jaxgan.errors import ConfigError
 from jaxgan.models import common, mlp
 
@@ -75,16 +75,12 @@ def _train(config, steps: int, num_devices: int = 1):
   dataset = data.get(config.dataset, seed=0, image_size=config.image_size)
   gan = trainer.build_gan(config, dataset.data_shape)
   state = init_state(gan, jax.random.key(0), dataset.data_shape)
-  step_fn = trainer.compile_step(gan, num_devices)
-  rng = jax.random.key(1)
-  if num_devices > 1:
-    state, rng = flax.jax_utils.replicate(state), flax.jax_utils.replicate(rng)
+  layout = parallel.local_layout(num_devices)
+  step_fn = layout.compile(gan)
+  state, rng = layout.put((state, jax.random.key(1)))
   for i in range(steps):
-    batch = dataset.batch(i, config.batch_size)
-    if num_devices > 1:
-      batch = trainer.shard_batch(batch, num_devices, 1)
-    state, metrics = step_fn(state, batch, rng)
-  return state, jax.device_get(metrics)
+    state, metrics = step_fn(state, layout.place(dataset.batch(i, config.batch_size), 1), rng)
+  return jax.device_get(layout.local((state, metrics)))
 
 
 @pytest.mark.parametrize("loss", sorted(losses.LOSSES.names()))
@@ -106,7 +102,7 @@ def test_packing_under_pmap_equals_jit(ring_config):
   config.d_penalties = ({"name": "r1", "weight": 1.0},)  # Through the packing.
   jit_state, _ = _train(config, steps=2)
   pmap_state, _ = _train(config, steps=2, num_devices=4)
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b[0], rtol=2e-5, atol=1e-6),
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6),
                (jit_state.g.params, jit_state.d.params),
                (pmap_state.g.params, pmap_state.d.params))
 
@@ -193,7 +189,7 @@ def test_past_discriminators_ring_and_loss(ring_config):
   dataset = data.get("ring8", seed=0, image_size=0)
   gan = trainer.build_gan(ring_config, (2,))
   state = init_state(gan, jax.random.key(0), (2,))
-  step_fn = trainer.compile_step(gan, 1)
+  step_fn = parallel.local_layout(1).compile(gan)
   d_after = {}
   for i in range(6):
     state, metrics = step_fn(state, dataset.batch(i, 8), jax.random.key(1))

@@ -92,3 +92,27 @@ def test_bad_schedule_and_n_critic_are_clear_errors(ring_config):
     _setup(ring_config, schedule="together")
   with pytest.raises(ValueError, match="n_critic=1 or use schedule='alternating'"):
     _setup(ring_config, schedule="simultaneous", n_critic=2)
+
+
+def test_bfloat16_computes_in_bfloat16_and_keeps_float32_state(digits_config):
+  digits_config.discriminator.batch_norm = True  # BatchNorm statistics in both players.
+  digits_config.discriminator.use_bias = False
+  _, state32, step32, dataset = _setup(digits_config)
+  _, state16, step16, _ = _setup(digits_config, dtype="bfloat16")
+  batch, key = dataset.batch(0, 8), jax.random.key(1)
+  assert "bf16[" in str(jax.make_jaxpr(step16)(state16, batch, key))
+  assert "bf16[" not in str(jax.make_jaxpr(step32)(state32, batch, key))
+  for i in range(3):
+    batch = dataset.batch(i, 8)
+    state32, _ = step32(state32, batch, key)
+    state16, metrics = step16(state16, batch, key)
+    assert all(np.isfinite(v) for v in jax.device_get(metrics).values())
+  floats = [x for x in jax.tree.leaves(state16) if np.issubdtype(x.dtype, np.floating)]
+  assert floats and all(x.dtype == np.float32 for x in floats)
+  assert not _leaves_equal(state16.g.params, state32.g.params)  # Rounded differently ...
+  _assert_trees_close(state16.g.params, state32.g.params, atol=0.02)  # ... but close.
+
+
+def test_unknown_dtype_lists_the_known_ones(ring_config):
+  with pytest.raises(ValueError, match="Unknown dtype 'float16'. Known: float32, bfloat16"):
+    _setup(ring_config, dtype="float16")

@@ -1,15 +1,14 @@
 """Regularisers and tricks inside the real jitted step, alone and composed."""
 
-import flax.jax_utils
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import data, init_state, trainer
+from jaxgan import data, init_state, parallel, trainer
 
 
-def _run(config, steps: int, *, num_devices: int = 1):
+def _run(config, steps: int, *, num_devices: int = 1, parallelism: str = "sharded"):
   """`steps` training steps of `config`; returns the initial state, the final state and
   every step's metrics."""
   dataset = data.get(config.dataset, seed=0, image_size=config.image_size,
@@ -17,17 +16,14 @@ def _run(config, steps: int, *, num_devices: int = 1):
   gan = trainer.build_gan(config, dataset.data_shape)
   state = init_state(gan, jax.random.key(0), dataset.data_shape)
   initial = jax.tree.map(jnp.copy, state)
-  step_fn = trainer.compile_step(gan, num_devices)
-  rng = jax.random.key(1)
-  if num_devices > 1:
-    state, rng = flax.jax_utils.replicate(state), flax.jax_utils.replicate(rng)
+  layout = parallel.local_layout(num_devices, parallelism)
+  step_fn = layout.compile(gan)
+  state, rng = layout.put((state, jax.random.key(1)))
   history = []
   for i in range(steps):
-    batch = dataset.batch(i, config.batch_size * config.n_critic)
-    if num_devices > 1:
-      batch = trainer.shard_batch(batch, num_devices, config.n_critic)
+    batch = layout.place(dataset.batch(i, config.batch_size * config.n_critic), config.n_critic)
     state, metrics = step_fn(state, batch, rng)
-    history.append(jax.device_get(metrics))
+    history.append(jax.device_get(layout.local(metrics)))
   return initial, state, history
 
 
@@ -123,16 +119,20 @@ def test_relativistic_loss_in_both_schedules(ring_config, schedule, form):
   assert _finite(history)
 
 
-def test_tricks_under_pmap_keep_devices_in_sync(ring_config):
+@pytest.mark.parametrize("parallelism", parallel.PARALLELISMS)
+def test_tricks_on_several_devices_keep_them_in_sync(ring_config, parallelism):
   ring_config.discriminator.spectral_norm = True
   ring_config.replay = {"size": 16, "fraction": 0.5}
   ring_config.g_ema_decay = 0.99
   ring_config.instance_noise = {"std": 0.1, "anneal_steps": 0}
-  _, state, history = _run(ring_config, 2, num_devices=4)
+  _, state, history = _run(ring_config, 2, num_devices=4, parallelism=parallelism)
   assert _finite(history)
   for leaf in jax.tree.leaves(state):
-    np.testing.assert_allclose(leaf, np.broadcast_to(leaf[0], leaf.shape), rtol=1e-6, atol=1e-7)
-  assert int(state.replay.count[0]) == 2 * 8
+    copies = np.stack([np.asarray(shard.data).reshape(-1) for shard in leaf.addressable_shards])
+    assert len(copies) == 4
+    np.testing.assert_allclose(copies, np.broadcast_to(copies[0], copies.shape), rtol=1e-6,
+                               atol=1e-7)
+  assert int(np.asarray(state.replay.count.addressable_data(0)).reshape(-1)[0]) == 2 * 8
 
 
 def test_ema_samples_are_drawn_too(digits_config, tmp_path):

@@ -19,10 +19,13 @@ def _dcgan_scale_init(key, shape, dtype=jnp.float32):
   return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
 
 
-def batch_norm(train: bool, *, name: str | None = None) -> nn.BatchNorm:
+def batch_norm(train: bool, axis_name: str | None = None, *,
+               name: str | None = None) -> nn.BatchNorm:
+  """BatchNorm normalising with the statistics of this device's batch, or with those of
+  every device along `axis_name` (cross-replica BatchNorm)."""
   # momentum 0.9 is PyTorch's BatchNorm default (its momentum=0.1).
   return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                      scale_init=_dcgan_scale_init, name=name)
+                      scale_init=_dcgan_scale_init, axis_name=axis_name, name=name)
 
 
 def maybe_spectral_norm(layer: nn.Module, x: Array, *, spectral_norm: bool,

@@ -21,13 +21,15 @@ class DCGANGenerator(nn.Module):
   last one to the image channels with tanh. `base = size / 2**len(features)`:
   64x64 with `features=(512, 256, 128, 64)` is the paper's model, 28x28 with
   `(128, 64)` starts from 7x7. `attention_resolution` puts a self-attention block
-  (SAGAN) after the feature maps of that size.
+  (SAGAN) after the feature maps of that size. `batch_norm_axis`: the device axis whose
+  batches BatchNorm normalises over together (None: each device its own).
   """
   data_shape: Sequence[int]
   features: Sequence[int] = (256, 128, 64)
   use_bias: bool = False
   num_classes: int = 0
   attention_resolution: int = 0
+  batch_norm_axis: str | None = None
 
   @nn.compact
   def __call__(self, latents: Array, labels: Array | None = None, *,
@@ -37,13 +39,13 @@ class DCGANGenerator(nn.Module):
     x = latent_maps(latents, labels, num_classes=self.num_classes, size=size,
                     doublings=len(self.features), features=self.features[0],
                     use_bias=self.use_bias, kernel_init=dcgan_init)
-    x = nn.relu(batch_norm(train)(x))
+    x = nn.relu(batch_norm(train, self.batch_norm_axis)(x))
     sizes = [x.shape[1] * 2 ** i for i in range(len(self.features))]
     check_attention_resolution(self.attention_resolution, sizes, "The dcgan generator")
     for width in self.features[1:]:
       x = _attend_at(self.attention_resolution, x, train=train)
       x = layers.ConvTranspose(width, use_bias=self.use_bias, kernel_init=dcgan_init)(x)
-      x = nn.relu(batch_norm(train)(x))
+      x = nn.relu(batch_norm(train, self.batch_norm_axis)(x))
     x = _attend_at(self.attention_resolution, x, train=train)
     x = layers.ConvTranspose(channels, use_bias=self.use_bias, kernel_init=dcgan_init)(x)
     return jnp.tanh(x)
@@ -57,7 +59,7 @@ class DCGANDiscriminator(nn.Module):
   `spectral_norm=True` normalises every convolution (SNGAN; usually without BatchNorm).
   `attention_resolution` puts a self-attention block after the feature maps of that size;
   `minibatch_stddev=4` adds the batch's standard deviation (groups of 4) as a feature
-  before the last layer.
+  before the last layer. `batch_norm_axis` as for the generator.
   """
   features: Sequence[int] = (64, 128, 256)
   batch_norm: bool = True
@@ -66,6 +68,7 @@ class DCGANDiscriminator(nn.Module):
   num_classes: int = 0
   attention_resolution: int = 0
   minibatch_stddev: int = 0
+  batch_norm_axis: str | None = None
 
   @nn.compact
   def __call__(self, images: Array, labels: Array | None = None, *,
@@ -78,7 +81,7 @@ class DCGANDiscriminator(nn.Module):
     for i, width in enumerate(self.features):
       x = conv(layers.Conv(width, use_bias=self.use_bias, kernel_init=dcgan_init), x)
       if self.batch_norm and i > 0:
-        x = batch_norm(train)(x)
+        x = batch_norm(train, self.batch_norm_axis)(x)
       x = nn.leaky_relu(x, 0.2)
       x = _attend_at(self.attention_resolution, x, spectral_norm=self.spectral_norm, train=train)
     last = nn.Conv(1, x.shape[1:3], padding="VALID", use_bias=self.use_bias,

@@ -28,13 +28,15 @@ def _check_activation(name: str) -> None:
 
 class MLPGenerator(nn.Module):
   """Latent -> dense layers with `activation` (after BatchNorm, when `batch_norm`, then
-  without biases) -> `data_shape` (tanh by default)."""
+  without biases; over the batches of all devices along `batch_norm_axis` if given) ->
+  `data_shape` (tanh by default)."""
   data_shape: Sequence[int]
   hidden_dims: Sequence[int] = (256, 256)
   output_activation: str = "tanh"
   activation: str = "leaky_relu"
   batch_norm: bool = False
   num_classes: int = 0
+  batch_norm_axis: str | None = None
 
   @nn.compact
   def __call__(self, latents: Array, labels: Array | None = None, *,
@@ -44,7 +46,7 @@ class MLPGenerator(nn.Module):
     for width in self.hidden_dims:
       x = nn.Dense(width, use_bias=not self.batch_norm)(x)
       if self.batch_norm:
-        x = batch_norm(train)(x)
+        x = batch_norm(train, self.batch_norm_axis)(x)
       x = HIDDEN_ACTIVATIONS[self.activation](x)
     x = nn.Dense(math.prod(self.data_shape))(x)
     x = ACTIVATIONS[self.output_activation](x)

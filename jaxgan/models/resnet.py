@@ -27,12 +27,14 @@ _init = nn.initializers.xavier_uniform()
 
 class _UpBlock(nn.Module):
   features: int
+  batch_norm_axis: str | None
 
   @nn.compact
   def __call__(self, x: Array, *, train: bool) -> Array:
-    h = upsample(nn.relu(batch_norm(train)(x)))
+    h = upsample(nn.relu(batch_norm(train, self.batch_norm_axis)(x)))
     h = nn.Conv(self.features, (3, 3), kernel_init=_init)(h)
-    h = nn.Conv(self.features, (3, 3), kernel_init=_init)(nn.relu(batch_norm(train)(h)))
+    h = nn.relu(batch_norm(train, self.batch_norm_axis)(h))
+    h = nn.Conv(self.features, (3, 3), kernel_init=_init)(h)
     return h + nn.Conv(self.features, (1, 1), kernel_init=_init, name="shortcut")(upsample(x))
 
 
@@ -64,11 +66,13 @@ class _DownBlock(nn.Module):
 class ResNetGenerator(nn.Module):
   """Latents `[batch, latent_dim]` -> images `[batch, *data_shape]` in [-1, 1]; `base =
   size / 2**len(features)`. `attention_resolution` puts a SAGAN block after the blocks'
-  output of that size."""
+  output of that size. `batch_norm_axis`: the device axis whose batches BatchNorm
+  normalises over together (None: each device its own)."""
   data_shape: Sequence[int]
   features: Sequence[int] = (256, 256, 256)
   num_classes: int = 0
   attention_resolution: int = 0
+  batch_norm_axis: str | None = None
 
   @nn.compact
   def __call__(self, latents: Array, labels: Array | None = None, *,
@@ -80,10 +84,10 @@ class ResNetGenerator(nn.Module):
                                [x.shape[1] * 2 ** (i + 1) for i in range(len(self.features))],
                                "The sngan generator")
     for width in self.features:
-      x = _UpBlock(width)(x, train=train)
+      x = _UpBlock(width, self.batch_norm_axis)(x, train=train)
       if x.shape[1] == self.attention_resolution:
         x = SelfAttention()(x, train=train)
-    x = nn.relu(batch_norm(train)(x))
+    x = nn.relu(batch_norm(train, self.batch_norm_axis)(x))
     return jnp.tanh(nn.Conv(channels, (3, 3), kernel_init=_init)(x))
 
 

@@ -1,0 +1,189 @@
+"""Data parallelism: how `train_step` is compiled, and where the state and batches live.
+
+Three layouts of the same step function:
+- one device: `jax.jit`;
+- `"pmap"`: `jax.pmap` over this host's devices; every array carries a leading device axis;
+- `"sharded"`: `jax.jit` of `jax.shard_map` over a 1-D `Mesh` of the devices of every
+  process, the state replicated and each batch split along the mesh axis. It takes XLA
+  compiler options, and spans hosts started with `jax.distributed`.
+Both multi-device layouts run the per-device step with `axis_name=AXIS`, whose
+`lax.pmean`s average gradients, BatchNorm statistics and metrics.
+"""
+
+import dataclasses
+import functools
+from typing import Any, Callable, Iterator
+
+import flax.jax_utils
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import NamedSharding, PartitionSpec
+
+from jaxgan import data, layers
+from jaxgan.errors import ConfigError
+from jaxgan.state import GAN
+from jaxgan.step import AXIS, train_step
+
+PARALLELISMS = ("sharded", "pmap")
+BATCH_NORM_STATISTICS = ("per_device", "cross_replica")
+
+
+def device_rows(batch_size: int, num_devices: int, n_critic: int) -> np.ndarray:
+  """`[devices, batch_size / devices]`: the rows of a `[n_critic * batch, ...]` batch that
+  each device takes, the same share of every critic step's batch."""
+  per_device = batch_size // (n_critic * num_devices)
+  rows = np.arange(batch_size).reshape(n_critic, num_devices, per_device).swapaxes(0, 1)
+  return rows.reshape(num_devices, n_critic * per_device)
+
+
+def with_batch_norm_axis(gan: GAN) -> GAN:
+  """`gan` whose models normalise with the batch statistics of all devices along AXIS
+  (cross-replica BatchNorm); models without BatchNorm are left as they are."""
+  def synced(module):
+    if "batch_norm_axis" not in module.__dataclass_fields__:
+      return module
+    return module.clone(batch_norm_axis=AXIS)
+  return dataclasses.replace(gan, generator=synced(gan.generator),
+                             discriminator=synced(gan.discriminator))
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+  """Where training runs: `devices` in mesh order (one device: plain jit) and how
+  (`parallelism`), with `batch_norm` statistics per device or across them."""
+  devices: tuple[jax.Device, ...]
+  parallelism: str = "sharded"
+  batch_norm: str = "per_device"
+
+  def __post_init__(self):
+    if self.parallelism not in PARALLELISMS:
+      raise ConfigError(f"Unknown parallelism {self.parallelism!r}. Known: "
+                        f"{', '.join(PARALLELISMS)}.")
+    if self.batch_norm not in BATCH_NORM_STATISTICS:
+      raise ConfigError(f"Unknown batch_norm_statistics {self.batch_norm!r}. Known: "
+                        f"{', '.join(BATCH_NORM_STATISTICS)}.")
+    if self.parallelism == "pmap" and jax.process_count() > 1:
+      raise ConfigError("pmap trains on one host's devices; a run over several processes "
+                        "needs --config.parallelism=sharded.")
+
+  @property
+  def num_devices(self) -> int:
+    return len(self.devices)
+
+  @property
+  def mesh(self) -> jax.sharding.Mesh:
+    return jax.sharding.Mesh(np.array(self.devices), (AXIS,))
+
+  def compile(self, gan: GAN) -> Callable:
+    """`train_step` of `gan` compiled for this layout; the state is donated."""
+    if self.num_devices == 1:
+      return jax.jit(functools.partial(train_step, gan), donate_argnums=0,
+                     compiler_options=layers.compiler_options())
+    if self.batch_norm == "cross_replica":
+      gan = with_batch_norm_axis(gan)
+    step = functools.partial(train_step, gan, axis_name=AXIS)
+    if self.parallelism == "pmap":
+      return jax.pmap(step, axis_name=AXIS, devices=self.devices, donate_argnums=0)
+    replicated, split = PartitionSpec(), PartitionSpec(AXIS)
+    # check_vma=False keeps pmap's semantics, which the step is written for: a gradient with
+    # respect to replicated parameters is this device's own (averaged by the step's pmean),
+    # not already summed over devices.
+    step = jax.shard_map(step, mesh=self.mesh, in_specs=(replicated, split, replicated),
+                         out_specs=(replicated, replicated), check_vma=False)
+    return jax.jit(step, donate_argnums=0, compiler_options=layers.compiler_options())
+
+  def put(self, tree: Any) -> Any:
+    """`tree` (the same on every process) placed whole on every device."""
+    if self.num_devices == 1:
+      return jax.device_put(tree, self.devices[0])
+    if self.parallelism == "pmap":
+      return flax.jax_utils.replicate(tree, self.devices)
+    sharding = NamedSharding(self.mesh, PartitionSpec())
+
+    def replicate(x):  # From host memory: device_put cannot reach other processes' devices.
+      if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+        return jax.random.wrap_key_data(replicate(jax.random.key_data(x)),
+                                        impl=jax.random.key_impl(x))
+      host = np.asarray(x)
+      return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+    return jax.tree.map(replicate, tree)
+
+  def local(self, tree: Any) -> Any:
+    """One device's copy of a tree placed by `put` or returned by the step."""
+    if self.num_devices == 1:
+      return tree
+    if self.parallelism == "pmap":
+      return flax.jax_utils.unreplicate(tree)
+    return jax.tree.map(lambda x: x.addressable_data(0), tree)
+
+  def own_rows(self, batch_size: int, n_critic: int) -> np.ndarray | None:
+    """The rows of a `[n_critic * batch, ...]` batch of `batch_size` rows that this
+    process's devices take, in their order; None for one device (all, in order)."""
+    if self.num_devices == 1:
+      return None
+    rows = device_rows(batch_size, self.num_devices, n_critic)
+    process = jax.process_index()
+    return rows[[d.process_index == process for d in self.devices]].reshape(-1)
+
+  def place_rows(self, rows: data.Batch, batch_size: int) -> Any:
+    """This process's rows of a batch of `batch_size` rows (see `own_rows`), placed for
+    the step: as they are for one device, `[devices, rows / devices, ...]` for pmap, a
+    global array split along the mesh axis for the sharded step."""
+    if self.num_devices == 1:
+      return rows
+    if self.parallelism == "pmap":
+      return jax.tree.map(lambda x: x.reshape(self.num_devices, -1, *x.shape[1:]), rows)
+    sharding = NamedSharding(self.mesh, PartitionSpec(AXIS))
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(
+        sharding, x, (batch_size, *x.shape[1:])), rows)
+
+  def place(self, batch: data.Batch, n_critic: int) -> Any:
+    """A whole `[n_critic * batch, ...]` batch placed for the step."""
+    batch_size = len(jax.tree.leaves(batch)[0])
+    rows = self.own_rows(batch_size, n_critic)
+    if rows is not None:
+      batch = jax.tree.map(lambda x: x[rows], batch)
+    return self.place_rows(batch, batch_size)
+
+  def batches(self, dataset: data.Dataset, batch_size: int, n_critic: int,
+              start_step: int) -> Iterator[Any]:
+    """The training batches `[n_critic * batch_size, ...]` from `start_step` on, placed for
+    the step; each process reads only its own rows."""
+    total = batch_size * n_critic
+    placed = (self.place_rows(rows, total) for rows in data.batches(
+        dataset, total, start_step, self.own_rows(total, n_critic)))
+    if self.parallelism == "pmap" and self.num_devices > 1:
+      return flax.jax_utils.prefetch_to_device(placed, 2, self.devices)
+    return placed
+
+  def agree(self, flag: bool) -> bool:
+    """Whether `flag` holds in any process (each process's own value when alone)."""
+    if jax.process_count() == 1:
+      return flag
+    return bool(np.any(multihost_utils.process_allgather(np.int32(flag))))
+
+
+def layout_for(config: Any) -> Layout:
+  """The layout of `config`: `num_devices` local devices (0: all), or with several
+  processes every device of every process."""
+  parallelism = config.get("parallelism", "sharded")
+  batch_norm = config.get("batch_norm_statistics", "per_device")
+  if jax.process_count() > 1:
+    if config.num_devices:
+      raise ConfigError("num_devices picks local devices; a run over several processes uses "
+                        "every device of each: set --config.num_devices=0.")
+    devices = sorted(jax.devices(), key=lambda d: (d.process_index, d.id))  # Each process's
+    return Layout(tuple(devices), parallelism, batch_norm)  # devices contiguous in the mesh.
+  return local_layout(config.num_devices, parallelism, batch_norm)
+
+
+def local_layout(num_devices: int = 0, parallelism: str = "sharded",
+                 batch_norm: str = "per_device") -> Layout:
+  """A layout over this process's first `num_devices` devices (0: all)."""
+  available = jax.local_device_count()
+  num = num_devices or available
+  if num > available:
+    raise ConfigError(f"num_devices={num} but only {available} devices are available.")
+  return Layout(tuple(jax.local_devices()[:num]), parallelism, batch_norm)

@@ -1,0 +1,146 @@
+"""Two processes on localhost (jax.distributed, CPU, 2 fake devices each) train as one run on
+four devices: the same parameters in both, equal to one process on four devices; SIGTERM
+to one stops both at one step with a checkpoint; a dead peer stops the other within a
+bounded time, and a restart resumes bit-exact."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import trainer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import multihost_worker  # noqa: E402
+
+WORKER = multihost_worker.__file__
+STEPS = 100
+KILLED_AFTER = 20  # The checkpoint to appear before a process is killed.
+DEAD_PEER_LIMIT_S = 60  # The survivor must stop within this long (heartbeat timeout: 10 s).
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+def _start(workdir: str, out_dir: str) -> list[subprocess.Popen]:
+  port = _free_port()
+  env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+                      "JAX_PLATFORMS": "cpu"}
+  return [subprocess.Popen(
+      [sys.executable, WORKER, str(port), str(i), "2", workdir,
+       os.path.join(out_dir, f"params_{i}.npz"), str(STEPS)],
+      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+      for i in range(2)]
+
+
+def _finish(processes: list[subprocess.Popen], timeout_s: float = 300) -> list[str]:
+  """The processes' outputs once all have exited (each killed if it outlives the timeout)."""
+  deadline = time.monotonic() + timeout_s
+  outputs = []
+  for process in processes:
+    try:
+      outputs.append(process.communicate(timeout=max(deadline - time.monotonic(), 1))[0])
+    except subprocess.TimeoutExpired:
+      process.kill()
+      outputs.append(process.communicate()[0] + "\n[killed: timed out]")
+  return outputs
+
+
+def _run(workdir: str, out_dir: str) -> list[dict[str, np.ndarray]]:
+  processes = _start(workdir, out_dir)
+  try:
+    outputs = _finish(processes)
+  finally:
+    for process in processes:
+      process.kill()
+  for process, output in zip(processes, outputs):
+    assert process.returncode == 0, output[-3000:]
+  return [dict(np.load(os.path.join(out_dir, f"params_{i}.npz"))) for i in range(2)]
+
+
+def _assert_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray], **tolerances) -> None:
+  assert a.keys() == b.keys()
+  for key in a:
+    np.testing.assert_allclose(a[key], b[key], **tolerances or {"rtol": 0, "atol": 0})
+
+
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory) -> list[dict[str, np.ndarray]]:
+  """Each process's final parameters after an uninterrupted run."""
+  tmp = tmp_path_factory.mktemp("multihost")
+  return _run(str(tmp / "workdir"), str(tmp))
+
+
+def test_multihost_processes_agree_and_equal_one_process_on_four_devices(two_process_run,
+                                                                          tmp_path):
+  assert jax.local_device_count() == 4
+  _assert_equal(*two_process_run)
+  state = trainer.train_and_evaluate(multihost_worker.tiny_ring_config(STEPS), str(tmp_path))
+  single = jax.tree.leaves(jax.device_get((state.g.params, state.d.params)))
+  # Gloo's all-reduce sums in another order than the in-process one.
+  _assert_equal(two_process_run[0], {f"arr_{i}": x for i, x in enumerate(single)}, rtol=1e-5,
+                atol=1e-7)
+
+
+def _wait_for_checkpoint(processes: list[subprocess.Popen], workdir: str, step: int) -> None:
+  checkpoint = os.path.join(workdir, "checkpoints", str(step))
+  deadline = time.monotonic() + 180
+  while not os.path.isdir(checkpoint) and time.monotonic() < deadline:
+    assert processes[0].poll() is None, processes[0].communicate()[0][-3000:]
+    time.sleep(0.05)
+  assert os.path.isdir(checkpoint), f"no checkpoint at step {step} within 180 s"
+
+
+def _saved_steps(workdir: str) -> list[int]:
+  return sorted(int(name) for name in os.listdir(os.path.join(workdir, "checkpoints"))
+                if name.isdigit())
+
+
+def test_multihost_sigterm_to_one_process_stops_both_at_one_step(tmp_path):
+  workdir = str(tmp_path / "workdir")
+  processes = _start(workdir, str(tmp_path))
+  try:
+    _wait_for_checkpoint(processes, workdir, KILLED_AFTER)
+    processes[1].send_signal(signal.SIGTERM)
+    outputs = _finish(processes, timeout_s=120)
+  finally:
+    for process in processes:
+      process.kill()
+  assert [p.returncode for p in processes] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+  stopped_at = _saved_steps(workdir)[-1]
+  assert KILLED_AFTER < stopped_at < STEPS
+  assert (f"Stopped by a signal to another process at step {stopped_at}" in outputs[0]
+          ), outputs[0][-2000:]
+  _assert_equal(*[dict(np.load(tmp_path / f"params_{i}.npz")) for i in range(2)])
+
+
+def test_multihost_dead_peer_stops_the_other_and_both_resume_bit_exact(two_process_run,
+                                                                      tmp_path):
+  workdir = str(tmp_path / "workdir")
+  processes = _start(workdir, str(tmp_path))
+  try:
+    _wait_for_checkpoint(processes, workdir, KILLED_AFTER)
+    processes[1].send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
+    survivor_output = _finish(processes[:1], timeout_s=DEAD_PEER_LIMIT_S)[0]
+  finally:
+    for process in processes:
+      process.kill()
+      process.wait()
+  assert time.monotonic() - killed_at < DEAD_PEER_LIMIT_S + 5
+  assert processes[0].returncode != 0, "the survivor finished without its peer"
+  assert "another task died" in survivor_output, survivor_output[-3000:]
+  assert KILLED_AFTER <= _saved_steps(workdir)[-1] < STEPS
+
+  resumed = _run(workdir, str(tmp_path))
+  _assert_equal(*resumed)
+  _assert_equal(resumed[0], two_process_run[0])
