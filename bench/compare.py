@@ -29,7 +29,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-JAX_FRAMEWORKS = ("jaxgan", "jaxgan-simultaneous", "jaxgan-pmap")
+JAX_FRAMEWORKS = ("jaxgan", "jaxgan-simultaneous", "jaxgan-bfloat16", "jaxgan-pmap",
+                  "jaxgan-sharded")
+# The multi-device frameworks: their parallelism over every device (jaxgan.parallel).
+PARALLELISMS = {"jaxgan-pmap": "pmap", "jaxgan-sharded": "sharded"}
 TORCH_FRAMEWORKS = ("torch", "torch-channels_last", "torch.compile")
 # Steps per timed run and timed runs, by model: keep each measurement to tens of seconds.
 TIMING = {"mlp28": (50, 5), "dcgan32": (5, 5), "dcgan64": (2, 3), "sngan32": (2, 3),
@@ -37,28 +40,29 @@ TIMING = {"mlp28": (50, 5), "dcgan32": (5, 5), "dcgan64": (2, 3), "sngan32": (2,
 
 
 def _jax_worker(model: str, framework: str, batch: int, steps: int, repeats: int) -> dict:
-  import flax.jax_utils
   import jax
 
   from bench import specs
-  from jaxgan import init_state, trainer
+  from jaxgan import init_state, parallel, trainer
 
   schedule = "simultaneous" if framework == "jaxgan-simultaneous" else "alternating"
   config = specs.config(model, batch_size=batch, schedule=schedule)
+  config.dtype = "bfloat16" if framework == "jaxgan-bfloat16" else "float32"
   data_shape = specs.MODELS[model][0]
   gan = trainer.build_gan(config, data_shape)
   state = init_state(gan, jax.random.key(0), data_shape)
   real = jax.random.uniform(jax.random.key(1), (batch, *data_shape), minval=-1.0)
   rng = jax.random.key(2)
-  devices = jax.local_device_count() if framework == "jaxgan-pmap" else 1
-  step = trainer.compile_step(gan, devices)
+  layout = parallel.local_layout(1)
+  if framework in PARALLELISMS:  # Every device of every process.
+    layout = parallel.global_layout(PARALLELISMS[framework])
+  step = layout.compile(gan)
   flops = None
-  if devices == 1:  # Lowering is cached, so this does not compile twice.
+  if layout.num_devices == 1:  # Lowering is cached, so this does not compile twice.
     flops = step.lower(state, real, rng).compile().cost_analysis().get("flops")
     jax.clear_caches()  # ... but the first step below should pay for its compilation.
-  else:
-    state, rng = flax.jax_utils.replicate(state), flax.jax_utils.replicate(rng)
-    real = real.reshape(devices, batch // devices, *data_shape)
+  state, rng = layout.put((state, rng))
+  real = layout.place(jax.device_get(real), 1)
 
   def run(n: int) -> float:
     nonlocal state
@@ -73,7 +77,7 @@ def _jax_worker(model: str, framework: str, batch: int, steps: int, repeats: int
   rates = [steps / run(steps) for _ in range(repeats)]
   memory = jax.local_devices()[0].memory_stats() or {}
   return {"rates": rates, "compile_s": compile_s, "flops_per_step": flops,
-          "device": str(jax.devices()[0].device_kind), "devices": devices,
+          "device": str(jax.devices()[0].device_kind), "devices": layout.num_devices,
           "peak_device_bytes": memory.get("peak_bytes_in_use")}
 
 
@@ -129,6 +133,9 @@ def _peak_flops() -> float:
 
 
 def worker(args) -> None:
+  if args.coordinator:  # One of several processes (bench/scaling.py).
+    import jax
+    jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
   if args.framework == "peak":
     print(json.dumps({"peak_flops": _peak_flops()}))
     return
@@ -138,11 +145,17 @@ def worker(args) -> None:
   print(json.dumps(row))
 
 
+def worker_command(framework: str, model: str = "", batch: int = 0, steps: int = 0,
+                   repeats: int = 0) -> list[str]:
+  """The command that measures one (framework, model, batch) in its own process."""
+  return [sys.executable, os.path.abspath(__file__), "--worker", "--framework", framework,
+          "--model", model, "--batch_size", str(batch), "--steps", str(steps),
+          "--repeats", str(repeats)]
+
+
 def _measure(framework: str, model: str = "", batch: int = 0, steps: int = 0,
              repeats: int = 0) -> dict:
-  command = [sys.executable, os.path.abspath(__file__), "--worker", "--framework", framework,
-             "--model", model, "--batch_size", str(batch), "--steps", str(steps),
-             "--repeats", str(repeats)]
+  command = worker_command(framework, model, batch, steps, repeats)
   result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
   if result.returncode:
     raise RuntimeError(f"{framework} {model} {batch} failed:\n{result.stderr[-3000:]}")
@@ -177,6 +190,9 @@ def main() -> None:
   parser.add_argument("--batch_size", type=int, help=argparse.SUPPRESS)
   parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
   parser.add_argument("--repeats", type=int, help=argparse.SUPPRESS)
+  parser.add_argument("--coordinator", help=argparse.SUPPRESS)
+  parser.add_argument("--num_processes", type=int, help=argparse.SUPPRESS)
+  parser.add_argument("--process_id", type=int, help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.worker:
     worker(args)
@@ -184,8 +200,8 @@ def main() -> None:
 
   batch_sizes = args.batch_sizes or ([64] if args.quick else [64, 256])
   frameworks = args.frameworks or (["jaxgan", "torch"] if args.quick else [
-      "jaxgan", "jaxgan-simultaneous", "jaxgan-pmap", "torch", "torch-channels_last",
-      "torch.compile"])
+      "jaxgan", "jaxgan-simultaneous", "jaxgan-pmap", "jaxgan-sharded", "torch",
+      "torch-channels_last", "torch.compile"])
   try:
     import torch  # noqa: F401
   except ImportError:
@@ -194,8 +210,8 @@ def main() -> None:
   import jax
 
   from bench import specs
-  if jax.local_device_count() == 1 and "jaxgan-pmap" in frameworks:
-    frameworks.remove("jaxgan-pmap")  # pmap over one device is the jit row.
+  if jax.local_device_count() == 1:  # Over one device, pmap and sharded are the jit row.
+    frameworks = [f for f in frameworks if f not in PARALLELISMS]
 
   machine = _machine()
   peak = _measure("peak")["peak_flops"]

@@ -39,6 +39,19 @@ COMMANDS = {
     ".venv/bin/python bench/conv_layers.py --model dcgan32": r"\| layer \| size \|",
     ".venv/bin/python bench/mode_collapse.py": r"\| dataset \| setting \|",
     ".venv/bin/python bench/families.py": r"\| config \| steps \|",
+    ".venv/bin/python bench/scaling.py": r"\| model \| batch \| devices \|",
+    "python train.py --config configs/dcgan_cifar10.py --config.num_devices=1":
+        "skip: a GPU, and CIFAR-10 from the internet",
+    "python train.py --config configs/dcgan_cifar10.py": "skip: GPUs, and CIFAR-10",
+    "srun --nodes=2 --ntasks-per-node=1 python train.py --multihost --config "
+    "configs/dcgan_cifar10.py --workdir /shared/runs/cifar": "skip: a SLURM cluster",
+    "python train.py --coordinator_address=10.0.0.1:8476 --num_processes=2 --process_id=0 "
+    "--config configs/dcgan_cifar10.py --workdir /shared/runs/cifar": "skip: two GPU hosts",
+    "python train.py --config configs/dcgan_cifar10.py --config.dtype=bfloat16":
+        "skip: a TPU VM",
+    'gcloud compute tpus tpu-vm ssh my-slice --worker=all --command="cd jaxgan && python '
+    'train.py --multihost --config configs/dcgan_cifar10.py --config.dtype=bfloat16 '
+    '--workdir /mnt/shared/runs/cifar"': "skip: a TPU pod slice",
 }
 # Commands that need PyTorch (`make bench-setup`): skipped where it is not installed.
 NEEDS_TORCH = (".venv/bin/python bench/conv_layers.py --model dcgan32",)

@@ -17,7 +17,7 @@ from jaxgan.errors import ConfigError
 from jaxgan.metric_writer import read_events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STEPS = 300
+STEPS = 200
 SMALL = ["--config.log_every_steps=10", "--config.sample_every_steps=1000",
          "--config.checkpoint_every_steps=20", "--config.max_checkpoints_to_keep=2",
          "--config.batch_size=8", "--config.latent_dim=8", "--config.generator.features=(16, 8)",
@@ -71,7 +71,7 @@ def _assert_same(a: dict, b: dict) -> None:
     np.testing.assert_array_equal(x, y, err_msg=jax.tree_util.keystr(path))
 
 
-@pytest.fixture(scope="module", params=[1, 4], ids=["jit", "pmap4"])
+@pytest.fixture(scope="module", params=[1, 4], ids=["jit", "sharded4"])
 def uninterrupted(request, data_dir, tmp_path_factory):
   """(devices flag, final state of a run that nothing interrupted)."""
   flag = f"--config.num_devices={request.param}"
@@ -102,7 +102,7 @@ def test_kill_9_and_resume_is_bit_exact(uninterrupted, data_dir, tmp_path):
 
 def test_signal_saves_a_checkpoint_and_resume_is_bit_exact(uninterrupted, data_dir, tmp_path):
   flag, expected = uninterrupted
-  # Both signals share one handler: SIGINT on one device, SIGTERM under pmap.
+  # Both signals share one handler: SIGINT on one device, SIGTERM on four (sharded).
   signum = signal.SIGINT if flag.endswith("=1") else signal.SIGTERM
   process = _start(tmp_path, data_dir, flag)
   _wait_for_checkpoint(tmp_path, process, 20)
