@@ -357,7 +357,11 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
         results, _, _ = evaluator(gan, current.sampler, eval_rng, config.eval_num_samples)
         writer.write(step, results)
         log.info("eval at step %d %s", step, evaluator.format(results, config.eval_num_samples))
+        # One manager saves at a time: two saving at once, each process's background threads
+        # may reach the managers' barriers in other orders and wait forever (seen with two).
+        manager.wait_until_finished()
         checkpointing.save(best_manager, current, config, metrics=results)
+        best_manager.wait_until_finished()
 
       if save_now:
         checkpointing.save(manager, single(state), config)

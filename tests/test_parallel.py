@@ -72,11 +72,12 @@ def test_cross_replica_batch_norm_equals_jit_and_per_device_does_not(digits_conf
                                                                      parallelism):
   digits_config.discriminator.batch_norm = True  # G has BatchNorm too.
   digits_config.discriminator.use_bias = False
-  jit_state, _, cross_state, _ = _run_both(digits_config, 3, parallelism, "cross_replica")
+  jit_state, _ = _run(digits_config, 3, parallel.local_layout(1))
+  cross_state, _ = _run(digits_config, 3, parallel.local_layout(0, parallelism, "cross_replica"))
   _assert_same_parameters(jit_state, cross_state, rtol=1e-4, atol=2e-5)
   jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=2e-5),
                jit_state.d.batch_stats, cross_state.d.batch_stats)
-  _, _, per_device_state, _ = _run_both(digits_config, 3, parallelism, "per_device")
+  per_device_state, _ = _run(digits_config, 3, parallel.local_layout(0, parallelism))
   with pytest.raises(AssertionError):  # Each device normalises by its own share's statistics.
     _assert_same_parameters(jit_state, per_device_state, rtol=1e-4, atol=2e-5)
 

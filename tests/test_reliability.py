@@ -118,6 +118,7 @@ def test_signal_saves_a_checkpoint_and_resume_is_bit_exact(uninterrupted, data_d
   _assert_same(_final_state(tmp_path), expected)
 
 
+@pytest.mark.parametrize("uninterrupted", [1], indirect=True)  # Files, not devices: jit.
 def test_damaged_latest_checkpoint_falls_back_to_the_one_before(uninterrupted, data_dir,
                                                                 tmp_path):
   flag, expected = uninterrupted
