@@ -84,15 +84,15 @@ def test_cross_replica_batch_norm_equals_jit_and_per_device_does_not(digits_conf
 
 @pytest.mark.skipif(DEVICES != 4, reason="started once, from the 4-device session")
 def test_parallel_paths_equal_jit_on_8_devices():
-  """Both paths against jit again (the richest case: two critic steps, conditional), in a
-  process with 8 fake devices."""
+  """Both paths against jit again (the richest case: two critic steps, conditional), and
+  cross-replica BatchNorm on the sharded path, in a process with 8 fake devices."""
   result = subprocess.run(
       [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations=0",
-       os.path.abspath(__file__), "-k", "2-True"],
+       os.path.abspath(__file__), "-k", "2-True or cross_replica and sharded"],
       env=os.environ | {"JAXGAN_TEST_DEVICES": "8"}, capture_output=True, text=True,
       timeout=600, check=False)
   assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-  assert "2 passed" in result.stdout, result.stdout[-2000:]
+  assert "3 passed" in result.stdout, result.stdout[-2000:]
 
 
 def test_batch_size_not_divisible_by_devices_is_a_clear_error(ring_config, tmp_path):
