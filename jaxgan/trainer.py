@@ -326,8 +326,9 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
       if step_fn is None or gan.growth and gan.growth.phase_at(step - 1) != phase:
         step_fn, phase = _compile_phase(gan, step - 1, layout, dataset.data_shape)
       state, metrics = step_fn(state, next(train_iter), step_rng)
-      unchecked.append(single(metrics))
-      unlogged.append(single(metrics))
+      metrics = single(metrics)
+      unchecked.append(metrics)
+      unlogged.append(metrics)
       is_last = step == config.num_train_steps
       stopping = _stop_signal(stop, layout)
       save_now = step % config.checkpoint_every_steps == 0 or is_last or stopping
