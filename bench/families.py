@@ -28,32 +28,39 @@ CONFIGS = ("default.py", "sngan_digits.py", "msg_digits.py", "progressive_digits
 METRICS = ("eval/fid", "eval/kid", "eval/precision", "eval/recall")
 
 
-def run(name: str, seed: int, steps: int | None = None) -> dict[str, float]:
-  """Trains config `name` with `seed` (and `steps`, if given); wall time and last metrics."""
+def run(name: str, seed: int, steps: int | None = None, *, overrides: dict | None = None,
+        metrics: tuple[str, ...] = METRICS) -> dict[str, float]:
+  """Trains config `name` with `seed` (and `steps` and flattened field `overrides`, e.g.
+  `{"generator.output": "softmax"}`, if given); wall time and the last evaluation's
+  `metrics`."""
   config = command_line.load_config_file(os.path.join(ROOT, "configs", name))
   config.seed = seed
   config.num_devices = 1
+  config.update_from_flattened_dict(overrides or {})
   if steps:
     config.num_train_steps = steps
   start = time.perf_counter()
   with tempfile.TemporaryDirectory() as workdir:
     trainer.train_and_evaluate(config, workdir)
     rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
-  last = [row for row in rows if "eval/fid" in row][-1]
+  last = [row for row in rows if metrics[0] in row][-1]
   return {"seconds": time.perf_counter() - start, "steps": config.num_train_steps,
-          **{k: last[k] for k in METRICS}}
+          **{k: last[k] for k in metrics}}
 
 
-def _mean_std(values: list[float], digits: int) -> str:
+def mean_std(values: list[float], digits: int) -> str:
+  """`"mean ± std"`, or the value alone when there is one."""
+  if len(values) == 1:
+    return f"{values[0]:.{digits}f}"
   return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
 
 
 def print_row(label: str, runs: list[dict]) -> None:
-  print(f"| {label} | {runs[0]['steps']:,} | {_mean_std([r['seconds'] for r in runs], 0)} | "
-        f"{_mean_std([r['eval/fid'] for r in runs], 1)} | "
-        f"{_mean_std([r['eval/kid'] for r in runs], 0)} | "
-        f"{_mean_std([r['eval/precision'] for r in runs], 2)} | "
-        f"{_mean_std([r['eval/recall'] for r in runs], 2)} |", flush=True)
+  print(f"| {label} | {runs[0]['steps']:,} | {mean_std([r['seconds'] for r in runs], 0)} | "
+        f"{mean_std([r['eval/fid'] for r in runs], 1)} | "
+        f"{mean_std([r['eval/kid'] for r in runs], 0)} | "
+        f"{mean_std([r['eval/precision'] for r in runs], 2)} | "
+        f"{mean_std([r['eval/recall'] for r in runs], 2)} |", flush=True)
 
 
 def main():

@@ -34,6 +34,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.download = False  # Let tfds download datasets that are not prepared yet.
   # Class-conditional G and D on the dataset's labels (configs/conditional_digits.py).
   config.conditional = False
+  config.binarized = False  # Images thresholded to {-1, 1} (configs/binary_digits.py).
+  # Words (configs/words_english.py): characters per sample; longer strings are left out.
+  config.sequence_length = 8
 
   # Model.
   config.model = "dcgan"

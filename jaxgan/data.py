@@ -1,10 +1,12 @@
-"""Input data: image datasets through tensorflow-datasets, and 2-D Gaussian mixtures.
+"""Input data: image datasets through tensorflow-datasets, 2-D Gaussian mixtures, and words
+(jaxgan.text).
 
 A `Dataset` gives the batch of any step as a pure function of `(seed, step)`, so
 a resumed run reads exactly the batches an uninterrupted one would have.
 Image datasets are read once through tfds' random-access `data_source`
 (array_record files, no TensorFlow needed), resized to the model's size, and held
-in memory as uint8; batches are scaled to [-1, 1].
+in memory as uint8; batches are scaled to [-1, 1] (or thresholded to {-1, 1} when
+binarised). Words are batches of one-hot characters `[batch, length, vocabulary]`.
 """
 
 import contextlib
@@ -18,10 +20,12 @@ import socket
 from typing import Callable, Iterator, NamedTuple
 
 import jax
+import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxgan import sklearn_digits  # noqa: F401  (registers the tfds builder)
+from jaxgan import text
 from jaxgan.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -34,12 +38,13 @@ class Dataset(NamedTuple):
   """`batch(step, batch_size) -> [batch_size, *data_shape]` float32, deterministic in step;
   with `num_classes > 0`, `(samples, int32 labels [batch_size])`. `batch(step, batch_size,
   rows)` reads only those rows of that batch (a process's share). A mixture has its
-  `mode_centers [modes, d]`."""
+  `mode_centers [modes, d]`; text has `decode(samples) -> strings`."""
   name: str
   data_shape: tuple[int, ...]
   batch: Callable[..., Batch]
   num_classes: int = 0
   mode_centers: np.ndarray | None = None
+  decode: Callable[[np.ndarray], list[str]] | None = None
 
 
 def _mixture(centers: np.ndarray, std: float) -> tuple[np.ndarray, float]:
@@ -76,9 +81,12 @@ def mixture_dataset(name: str, seed: int, *, with_labels: bool = False) -> Datas
 
 
 def array_dataset(name: str, images: np.ndarray, seed: int, labels: np.ndarray | None = None,
-                  num_classes: int = 0) -> Dataset:
-  """Batches of uint8 `images [n, h, w, c]` scaled to [-1, 1], in a fresh shuffle each epoch,
-  with their `labels [n]` (of `num_classes` classes) if given."""
+                  num_classes: int = 0, *,
+                  transform: Callable[[np.ndarray], np.ndarray] | None = None) -> Dataset:
+  """Batches of `transform(images[rows])` (by default uint8 `images [n, h, w, c]` scaled to
+  [-1, 1]), in a fresh shuffle each epoch, with their `labels [n]` (of `num_classes` classes)
+  if given."""
+  transform = transform or to_model_range
   num = len(images)
 
   @functools.lru_cache(maxsize=2)
@@ -95,10 +103,26 @@ def array_dataset(name: str, images: np.ndarray, seed: int, labels: np.ndarray |
     if rows is not None:
       indices = indices[rows]
     if labels is None:
-      return to_model_range(images[indices])
-    return to_model_range(images[indices]), labels[indices].astype(np.int32)
+      return transform(images[indices])
+    return transform(images[indices]), labels[indices].astype(np.int32)
 
-  return Dataset(name, images.shape[1:], batch, num_classes if labels is not None else 0)
+  example = transform(images[:1])
+  return Dataset(name, example.shape[1:], batch, num_classes if labels is not None else 0)
+
+
+def binarize(images: np.ndarray) -> np.ndarray:
+  """uint8 images as float32 in {-1, 1}: 1 above mid-grey."""
+  return np.where(images > 127, 1.0, -1.0).astype(np.float32)
+
+
+def words_dataset(name: str, seed: int, sequence_length: int) -> Dataset:
+  """The training strings of word list `name` (jaxgan.text) as one-hot sequences
+  `[sequence_length, vocabulary]`, with their `decode`."""
+  words = text.load(name, sequence_length)
+  size = len(words.vocabulary)
+  dataset = array_dataset(name, text.encode(words.train, words.vocabulary, sequence_length),
+                          seed, transform=lambda tokens: text.one_hot(tokens, size))
+  return dataset._replace(decode=lambda samples: text.decode(samples, words.vocabulary))
 
 
 def to_model_range(images: np.ndarray) -> np.ndarray:
@@ -123,13 +147,17 @@ def _builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
   except tfds.core.registered.DatasetNotFoundError:
     raise ConfigError(
         f"Unknown dataset {name!r}. Known: {', '.join(BUNDLED_IMAGES + DOWNLOADABLE_IMAGES)}, "
-        f"{', '.join(MIXTURES)}, or another tfds image dataset.") from None
+        f"{', '.join(MIXTURES)}, {text.ENGLISH_WORDS} or a word list PATH.txt, or another "
+        f"tfds image dataset.") from None
 
 
 def num_classes(name: str, data_dir: str | None = None) -> int:
   """The number of classes of a dataset's `label` feature (of modes, for a 2-D mixture)."""
   if name in MIXTURES:
     return len(MIXTURES[name][0])
+  if text.is_word_data(name):
+    raise ConfigError(f"Word list {name!r} has no class labels, so it cannot train a "
+                      f"conditional GAN; set conditional=False.")
   features = _builder(name, data_dir).info.features
   label = features["label"] if "label" in features else None
   if not isinstance(label, tfds.features.ClassLabel):
@@ -238,27 +266,43 @@ def load_images(name: str, *, split: str, data_dir: str | None, download: bool,
   return images
 
 
-def load_split(name: str, *, split: str, image_size: int, data_dir: str | None
-               ) -> tuple[np.ndarray, np.ndarray]:
+def load_split(name: str, *, split: str, image_size: int, data_dir: str | None,
+               binarized: bool = False) -> tuple[np.ndarray, np.ndarray]:
   """A prepared labelled tfds split as model inputs: float32 images `[n, size, size, c]` in
-  [-1, 1] and labels `[n]`."""
+  [-1, 1] (in {-1, 1} if `binarized`) and labels `[n]`."""
   images, labels = load_images(name, split=split, data_dir=data_dir, download=False,
                                with_labels=True)
-  return to_model_range(resize_images(images, image_size)), labels
+  return (binarize if binarized else to_model_range)(resize_images(images, image_size)), labels
 
 
 def get(name: str, *, seed: int, image_size: int, split: str = "train",
-        data_dir: str | None = None, download: bool = False,
-        with_labels: bool = False) -> Dataset:
-  """The dataset `name`: a 2-D mixture (`ring8`, `grid25`) or a tfds image dataset resized
-  to `image_size`; `with_labels` for batches of `(samples, labels)`."""
+        data_dir: str | None = None, download: bool = False, with_labels: bool = False,
+        binarized: bool = False, sequence_length: int = 0) -> Dataset:
+  """The dataset `name`: a 2-D mixture (`ring8`, `grid25`), a word list (jaxgan.text) as
+  sequences of `sequence_length` characters, or a tfds image dataset resized to
+  `image_size` (and `binarized` to {-1, 1} if asked); `with_labels` for batches of
+  `(samples, labels)`."""
   if name in MIXTURES:
     return mixture_dataset(name, seed, with_labels=with_labels)
+  if text.is_word_data(name):
+    if with_labels:
+      num_classes(name)  # Raises: words have no labels.
+    return words_dataset(name, seed, sequence_length)
   classes = num_classes(name, data_dir) if with_labels else 0
   loaded = load_images(name, split=split, data_dir=data_dir, download=download,
                        with_labels=with_labels)
   images, labels = loaded if with_labels else (loaded, None)
-  return array_dataset(name, resize_images(images, image_size), seed, labels, classes)
+  return array_dataset(name, resize_images(images, image_size), seed, labels, classes,
+                       transform=binarize if binarized else None)
+
+
+def from_config(config: ml_collections.ConfigDict) -> Dataset:
+  """The training data a config names (fields absent from older configs take their
+  defaults)."""
+  return get(config.dataset, seed=config.seed, image_size=config.image_size,
+             data_dir=config.data_dir or None, download=config.download,
+             with_labels=config.conditional, binarized=config.get("binarized", False),
+             sequence_length=config.get("sequence_length", 0))
 
 
 def batches(dataset: Dataset, batch_size: int, start_step: int = 0,

@@ -4,7 +4,9 @@ Restores the newest checkpoint (or `--step`) with the config saved beside it, dr
 `--num_samples` samples, prints the metrics as a table, and writes the samples
 (`samples.npz`, with their `labels` for a conditional GAN), a sample grid (one row
 per class when conditional), a latent interpolation grid and, for a multi-scale
-generator, a grid of every scale (`scales.png`) to `WORKDIR/eval/step_<n>/`.
+generator, a grid of every scale (`scales.png`) to `WORKDIR/eval/step_<n>/`. For words it
+writes the strings (`samples.txt`, one a line, and a picture of the first 64) and prints
+their length histogram beside the held-out words' (also in `metrics.json`).
 """
 
 import json
@@ -17,7 +19,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl import app, flags
 
-from jaxgan import checkpointing, data, evaluation, pictures, trainer
+from jaxgan import checkpointing, data, evaluation, metrics, pictures, text, trainer
 from jaxgan.state import init_state
 
 flags.DEFINE_string("workdir", None, "The training workdir.", required=True)
@@ -58,10 +60,19 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
   results, samples, labels = evaluator(gan, g, jax.random.key(seed), num_samples)
 
   out_dir = os.path.join(workdir, "eval", f"step_{step:07d}")
+  results_file = {}  # What metrics.json holds besides the metrics.
   os.makedirs(out_dir, exist_ok=True)
   np.savez_compressed(os.path.join(out_dir, "samples.npz"), samples=samples,
                       **({} if labels is None else {"labels": labels}))
-  if samples.ndim == 2:
+  if evaluator.kind == "words":
+    strings = text.decode(samples, evaluator.words.vocabulary)
+    evaluation.save_strings(os.path.join(out_dir, "samples.txt"), strings)
+    pictures.save_png(os.path.join(out_dir, "samples.png"), pictures.text_picture(strings[:64]))
+    results_file["length_histogram"] = {
+        "generated": metrics.length_histogram(strings, config.sequence_length).tolist(),
+        "held_out": metrics.length_histogram(evaluator.words.held_out,
+                                             config.sequence_length).tolist()}
+  elif samples.ndim == 2:
     dataset = data.get(config.dataset, seed=seed, image_size=0)
     pictures.save_png(os.path.join(out_dir, "samples.png"), pictures.scatter_picture(
         samples, dataset.mode_centers, real=dataset.batch(0, len(samples))))
@@ -76,13 +87,17 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
     if scales is not None:  # A multi-scale generator: every scale, one row each.
       pictures.save_png(os.path.join(out_dir, "scales.png"), scales)
   with open(os.path.join(out_dir, "metrics.json"), "w", encoding="utf-8") as f:
-    json.dump({"step": step, "measured_on": evaluator.describe(num_samples), **results}, f,
-              indent=1)
+    json.dump({"step": step, "measured_on": evaluator.describe(num_samples), **results,
+               **results_file}, f, indent=1)
   print(f"{workdir} at step {step}: {evaluator.describe(num_samples)}\n")
   print("| metric | value |\n|---|---|")
   for name, value in results.items():
     total = f"/{evaluator.totals[name]}" if name in evaluator.totals else ""
     print(f"| {name.removeprefix('eval/')} | {value:.4g}{total} |")
+  if "length_histogram" in results_file:
+    print("\n| length | generated | held out |\n|---|---|---|")
+    for length, pair in enumerate(zip(*results_file["length_histogram"].values())):
+      print(f"| {length} | {pair[0]:.3f} | {pair[1]:.3f} |")
   print(f"\nSamples, pictures and metrics.json in {out_dir}")
   return results
 

@@ -4,9 +4,10 @@ Image datasets with labels (the bundled digits, mnist, fashion_mnist, cifar10) a
 measured against the real training split in the features of jaxgan's own classifier
 (jaxgan.classifier), or with `eval_features="inception"` in InceptionV3's pool
 features (standard FID; jaxgan.inception, weights from disk); 2-D mixtures by their
-modes. Samples of a conditional GAN are drawn for every class equally often, and
-`eval/class_accuracy` says how often they are recognised as the class asked for (by
-jaxgan's classifier, or the nearest mode).
+modes; words by how many are real words, and by their character n-grams against the
+held-out words (jaxgan.metrics.word_metrics). Samples of a conditional GAN are drawn for
+every class equally often, and `eval/class_accuracy` says how often they are recognised
+as the class asked for (by jaxgan's classifier, or the nearest mode).
 """
 
 import functools
@@ -18,13 +19,14 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgan import classifier, data, inception, layers, metrics, pictures
+from jaxgan import classifier, data, inception, layers, metrics, pictures, text
 from jaxgan.errors import ConfigError
 from jaxgan.state import GAN, Player, balanced_labels, sample_latents
 from jaxgan.step import generate, generate_outputs
 
 # The metric each kind of data is judged by, and whether higher is better.
-MAIN_METRIC = {"images": ("eval/fid", "min"), "mixture": ("eval/modes", "max")}
+MAIN_METRIC = {"images": ("eval/fid", "min"), "mixture": ("eval/modes", "max"),
+               "words": ("eval/js_4", "min")}
 FEATURES = ("classifier", "inception")
 
 
@@ -46,10 +48,12 @@ def sample(gan: GAN, g: Player, rng: jax.Array, num: int, batch_size: int = 500
   labels `[num]` (every class equally often; None for an unconditional GAN)."""
   latents = sample_latents(gan, rng, num)
   labels = balanced_labels(gan, num)
+  noise_rng = jax.random.fold_in(rng, 1)  # G's own noise, if it has any.
   run = generate_fn(gan)
   samples = np.concatenate([
       np.asarray(run(g, latents[i:i + batch_size],
-                     None if labels is None else labels[i:i + batch_size]))
+                     None if labels is None else labels[i:i + batch_size],
+                     jax.random.fold_in(noise_rng, i)))
       for i in range(0, num, batch_size)])
   return samples, None if labels is None else np.asarray(labels)
 
@@ -65,13 +69,16 @@ def grid_inputs(gan: GAN, rng: jax.Array, num: int) -> tuple[jax.Array, jax.Arra
   return latents, jnp.repeat(jnp.arange(gan.num_classes), cols)
 
 
-def grid_picture(gan: GAN, samples: np.ndarray, centers: np.ndarray | None = None
+def grid_picture(gan: GAN, samples: np.ndarray, dataset: data.Dataset | None = None
                  ) -> np.ndarray:
   """The picture of samples made from `grid_inputs`: images one row per class when
-  conditional, else a near-square grid; 2-D points over the mode `centers` if known."""
+  conditional, else a near-square grid; 2-D points over the dataset's mode centres if it
+  has them; the strings, for text."""
+  if dataset is not None and dataset.decode is not None:
+    return pictures.text_picture(dataset.decode(samples))
   if samples.ndim == 4 and gan.num_classes:
     return pictures.image_grid(samples, cols=len(samples) // gan.num_classes)
-  return pictures.samples_picture(samples, centers)
+  return pictures.samples_picture(samples, None if dataset is None else dataset.mode_centers)
 
 
 @functools.lru_cache(maxsize=8)
@@ -80,15 +87,25 @@ def generate_fn(gan: GAN):
   return jax.jit(functools.partial(generate, gan), compiler_options=layers.compiler_options())
 
 
+def _kind(dataset: str) -> str:
+  if dataset in data.MIXTURES:
+    return "mixture"
+  return "words" if text.is_word_data(dataset) else "images"
+
+
 class Evaluator:
   """Holds what is fixed across evaluations of one run: the feature extractor and the real
-  features (images), or the mixture (2-D points)."""
+  features (images), the mixture (2-D points), or the word list (words)."""
 
   def __init__(self, config: ml_collections.ConfigDict, *, cache_dir: str):
     self.config = config
-    self.kind = "mixture" if config.dataset in data.MIXTURES else "images"
+    self.kind = _kind(config.dataset)
     self.data_shape: tuple[int, ...] = (2,)
     self.features = config.get("eval_features", "classifier")  # Older configs lack it.
+    if self.kind == "words":
+      self.words = text.load(config.dataset, config.sequence_length)
+      self.word_sets = set(self.words.train), set(self.words.held_out)
+      self.data_shape = (config.sequence_length, len(self.words.vocabulary))
     if self.kind == "images":
       if self.features == "inception":
         self.extractor = inception.InceptionFeatures(inception.load(
@@ -98,7 +115,8 @@ class Evaluator:
             config.dataset, config.image_size, cache_dir=cache_dir,
             data_dir=config.data_dir or None)
       real, _ = data.load_split(config.dataset, split="train", image_size=config.image_size,
-                                data_dir=config.data_dir or None)
+                                data_dir=config.data_dir or None,
+                                binarized=config.get("binarized", False))
       self.real_features, _ = self.extractor.embed(real)
       self.data_shape = real.shape[1:]
 
@@ -112,7 +130,7 @@ class Evaluator:
     `{"eval/classes_covered": classes}` in the classifier's features."""
     if self.kind == "mixture":
       return {"eval/modes": len(data.MIXTURES[self.config.dataset][0])}
-    if self.features == "classifier":
+    if self.kind == "images" and self.features == "classifier":
       return {"eval/classes_covered": self.extractor.num_classes}
     return {}
 
@@ -126,6 +144,9 @@ class Evaluator:
     """What the numbers are measured on, to print beside them."""
     if self.kind == "mixture":
       return f"{num_samples} samples against the {self.config.dataset} modes"
+    if self.kind == "words":
+      return (f"{num_samples} generated strings against the {len(self.words.held_out)} "
+              f"held-out words of {self.config.dataset} ({len(self.words.train)} trained on)")
     measured = (f"{num_samples} generated vs {len(self.real_features)} real "
                 f"({self.config.dataset} train split)")
     if self.features == "inception":
@@ -139,9 +160,14 @@ class Evaluator:
     """The metrics of `num_samples` samples from `g` (prefixed `eval/`), the samples, and
     their labels (None if unconditional)."""
     samples, labels = sample(gan, g, rng, num_samples)
-    if self.kind == "mixture":
+    predicted = None
+    results: dict[str, Any]
+    if self.kind == "words":
+      results = metrics.word_metrics(text.decode(samples, self.words.vocabulary),
+                                     *self.word_sets, max_length=self.config.sequence_length)
+    elif self.kind == "mixture":
       centers, std = data.MIXTURES[self.config.dataset]
-      results: dict[str, Any] = metrics.mode_coverage(samples, centers, std)
+      results = metrics.mode_coverage(samples, centers, std)
       predicted = metrics.nearest_mode(samples, centers)
     else:
       features, probs = self.extractor.embed(samples)
@@ -150,7 +176,6 @@ class Evaluator:
       results = {"fid": metrics.frechet_distance(self.real_features, features),
                  "kid": kid, "kid_std": kid_std,
                  **metrics.precision_recall(self.real_features[:num_samples], features)}
-      predicted = None
       if self.features == "inception":  # Its classes are ImageNet's, not the data's.
         results["inception_score"] = metrics.classifier_score(probs)
       else:
@@ -185,6 +210,12 @@ def scales_picture(gan: GAN, g: Player, rng: jax.Array, num: int = 8) -> np.ndar
   rows = [np.repeat(np.repeat(np.asarray(x), size // x.shape[1], 1), size // x.shape[1], 2)
           for x in outputs]
   return pictures.image_grid(np.concatenate(rows), cols=num)
+
+
+def save_strings(path: str, strings: list[str]) -> None:
+  """Generated text, one string a line."""
+  with open(path, "w", encoding="utf-8") as f:
+    f.write("\n".join(strings) + "\n")
 
 
 def default_cache_dir() -> str:

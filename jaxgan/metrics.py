@@ -1,4 +1,6 @@
-"""Sample-quality metrics: pure numpy/JAX functions of samples or features."""
+"""Sample-quality metrics: pure numpy/JAX functions of samples, features or strings."""
+
+import collections
 
 import numpy as np
 
@@ -175,3 +177,51 @@ def class_coverage(probs: np.ndarray) -> dict[str, float]:
   nonzero = q[q > 0]
   return {"classes_covered": int(np.sum(counts > 0)),
           "class_kl": float(np.sum(nonzero * np.log(nonzero * classes)))}
+
+
+def ngram_counts(strings: list[str], n: int) -> collections.Counter:
+  """How often each character n-gram occurs within `strings`."""
+  return collections.Counter(s[i:i + n] for s in strings for i in range(len(s) - n + 1))
+
+
+def js_divergence(counts_p: collections.Counter, counts_q: collections.Counter) -> float:
+  """Jensen-Shannon divergence in bits (0 to 1) of two distributions given by counts."""
+  keys = sorted(counts_p.keys() | counts_q.keys())
+  p = np.array([counts_p[k] for k in keys], np.float64)
+  q = np.array([counts_q[k] for k in keys], np.float64)
+  if not p.sum() or not q.sum():
+    return 1.0
+  p, q = p / p.sum(), q / q.sum()
+  m = (p + q) / 2
+
+  def kl(a):
+    return np.sum(a[a > 0] * np.log2(a[a > 0] / m[a > 0]))
+
+  return float((kl(p) + kl(q)) / 2)
+
+
+def length_histogram(strings: list[str], max_length: int) -> np.ndarray:
+  """The fraction of `strings` of each length `0..max_length` `[max_length + 1]`."""
+  counts = np.bincount([len(s) for s in strings], minlength=max_length + 1)
+  return counts / max(len(strings), 1)
+
+
+def word_metrics(generated: list[str], train: set[str], held_out: set[str], *,
+                 max_length: int, max_n: int = 4) -> dict[str, float]:
+  """Metrics of generated strings against a word list's `train` and `held_out` parts.
+
+  Returns `valid_words` (the fraction that are words of the list), `novel_words` (the
+  fraction that are held-out words: valid, never trained on), `unique` (distinct strings
+  over all), `js_1`..`js_<max_n>` (Jensen-Shannon divergence of character n-grams
+  against the held-out words) and `length_tv` (total variation distance of the length
+  histograms, against the held-out words).
+  """
+  results = {"valid_words": np.mean([s in train or s in held_out for s in generated]),
+             "novel_words": np.mean([s in held_out for s in generated]),
+             "unique": len(set(generated)) / len(generated)}
+  reference = sorted(held_out)
+  for n in range(1, max_n + 1):
+    results[f"js_{n}"] = js_divergence(ngram_counts(generated, n), ngram_counts(reference, n))
+  results["length_tv"] = 0.5 * np.abs(length_histogram(generated, max_length)
+                                      - length_histogram(reference, max_length)).sum()
+  return {k: float(v) for k, v in results.items()}

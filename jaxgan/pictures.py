@@ -1,10 +1,11 @@
-"""Pictures: sample grids, 2-D samples over the mode centres, and plots of the metrics."""
+"""Pictures: sample grids, 2-D samples over the mode centres, generated text, and plots of
+the metrics."""
 
 import json
 import math
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 
 def image_grid(images: np.ndarray, cols: int | None = None, *, min_size: int = 64
@@ -36,6 +37,22 @@ def samples_picture(samples: np.ndarray, centers: np.ndarray | None = None) -> n
   if samples.ndim == 4:
     return image_grid(samples)
   return scatter_picture(samples, centers)
+
+
+def text_picture(strings: list[str], cols: int = 4, *, cell_chars: int | None = None
+                 ) -> np.ndarray:
+  """`strings` in columns (row by row), black on white, as uint8 `[h, w, 1]`."""
+  font = ImageFont.load_default()
+  cell_chars = cell_chars or max(map(len, strings), default=1) + 2
+  left, top, right, bottom = font.getbbox("M" * cell_chars)
+  cell_w, cell_h = right - left, bottom - top + 6
+  rows = math.ceil(len(strings) / cols)
+  image = Image.new("L", (cols * cell_w + 8, rows * cell_h + 8), 255)
+  draw = ImageDraw.Draw(image)
+  for i, string in enumerate(strings):
+    r, c = divmod(i, cols)
+    draw.text((4 + c * cell_w, 4 + r * cell_h), string, fill=0, font=font)
+  return np.asarray(image)[..., None]
 
 
 def _figure():

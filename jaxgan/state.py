@@ -195,7 +195,7 @@ def _init_player(module: nn.Module, optimizer: optax.GradientTransformation,
                  rng: jax.Array, example: jax.Array, labels: jax.Array | None,
                  history: bool) -> Player:
   inputs = (example,) if labels is None else (example, labels)
-  variables = module.init(rng, *inputs, train=False)
+  variables = module.init({"params": rng, "noise": rng}, *inputs, train=False)
   params = variables["params"]
   return Player(params=params, batch_stats=variables.get("batch_stats", {}),
                 opt_state=optimizer.init(params), history=_copy(params) if history else None)

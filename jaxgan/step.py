@@ -73,19 +73,21 @@ def _context(gan: GAN, step: jax.Array, axis_name: str | None) -> _Context:
 
 def _apply(module: nn.Module, dtype: str, params: Any, batch_stats: Any,
            inputs: jax.Array, labels: jax.Array | None = None, *, train: bool = True,
-           **model_kwargs) -> tuple[jax.Array, Any]:
+           noise_rng: jax.Array | None = None, **model_kwargs) -> tuple[jax.Array, Any]:
   """`module(inputs)`, or `module(inputs, labels)` when conditional, computed in `dtype`
   (float32 outputs), and its new BatchNorm/spectral-norm statistics (unchanged unless
-  `train`)."""
+  `train`). `noise_rng` feeds a generator's own noise (its `"noise"` stream: sampled
+  discrete outputs)."""
   if jnp.dtype(dtype) != jnp.float32:  # Mixed precision: float32 parameters, computed in `dtype`.
     params, inputs = _cast((params, inputs), dtype)
   variables = {"params": params, "batch_stats": batch_stats} if batch_stats else {"params": params}
   args = (inputs,) if labels is None else (inputs, labels)
+  rngs = None if noise_rng is None else {"noise": noise_rng}
   if not train:
-    return _cast(module.apply(variables, *args, train=False, **model_kwargs),
+    return _cast(module.apply(variables, *args, train=False, rngs=rngs, **model_kwargs),
                  jnp.float32), batch_stats
   outputs, mutated = module.apply(variables, *args, train=True, mutable=["batch_stats"],
-                                  **model_kwargs)
+                                  rngs=rngs, **model_kwargs)
   new_stats = jax.tree.map(lambda new, old: new.astype(old.dtype),
                            mutated.get("batch_stats", batch_stats), batch_stats)
   return _cast(outputs, jnp.float32), new_stats
@@ -302,8 +304,11 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
     (mean D(x) and D(G(z)) before the last D update), `d/grad_norm`, `g/loss`,
     `g/grad_norm`, and one per regulariser that is on.
   """
-  _, d_rng, g_rng = jax.random.split(jax.random.fold_in(rng, state.step), 3)  # [0]: latents.
+  step_rng = jax.random.fold_in(rng, state.step)
+  _, d_rng, g_rng = jax.random.split(step_rng, 3)  # [0]: latents.
   d_rng, g_rng = _device_rng(d_rng, axis_name), _device_rng(g_rng, axis_name)
+  noise_rngs = jax.random.split(  # G's own noise, one key per G forward pass.
+      _device_rng(jax.random.fold_in(step_rng, 1), axis_name), gan.n_critic)
   ctx = _context(gan, state.step, axis_name)
 
   samples, labels = _split_batch(gan, batch)
@@ -321,9 +326,9 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   # All D updates but the last, each on a fresh fake batch (n_critic > 1 only).
   def critic_update(carry, inputs):
     g_stats, d = carry
-    real_i, real_labels_i, latents_i, fake_labels_i, rng_i = inputs
+    real_i, real_labels_i, latents_i, fake_labels_i, rng_i, noise_rng_i = inputs
     fake, g_stats = _apply(gan.generator, gan.compute_dtype, g.params, g_stats, latents_i,
-                           fake_labels_i, **ctx.model_kwargs)
+                           fake_labels_i, noise_rng=noise_rng_i, **ctx.model_kwargs)
     replay_rng, rng_i = jax.random.split(rng_i)
     d, _ = _d_step(gan, ctx, d, real_i, real_labels_i,
                    _replayed(gan, state, fake, replay_rng), fake_labels_i, rng_i)
@@ -332,9 +337,7 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   g_stats = g.batch_stats
   if gan.n_critic > 1:
     all_but_last = jax.tree.map(lambda x: x[:-1],
-                                (real, real_labels, latents, fake_labels, d_rngs))
-    # Unrolled: XLA:CPU runs convolutions inside a loop ~20x slower (the digits DCGAN with
-    # n_critic=5: 2.8 s a step in a loop, 0.13 s unrolled).
+                                (real, real_labels, latents, fake_labels, d_rngs, noise_rngs))
     # Unrolled: XLA:CPU runs convolutions inside a loop ~20x slower (the digits DCGAN with
     # n_critic=5: 2.8 s a step in a loop, 0.13 s unrolled).
     (g_stats, d), _ = lax.scan(critic_update, (g_stats, d), all_but_last, unroll=True)
@@ -344,7 +347,7 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
       lambda x: x[-1], (real, real_labels, latents, fake_labels))
   fake, g_pullback, g_stats = jax.vjp(
       lambda p: _apply(gan.generator, gan.compute_dtype, p, g_stats, latents, fake_labels,
-                       **ctx.model_kwargs),
+                       noise_rng=noise_rngs[-1], **ctx.model_kwargs),
       g.params, has_aux=True)
   replay_rng, d_rng = jax.random.split(d_rngs[-1])
   d_fake = _replayed(gan, state, fake, replay_rng)
@@ -428,17 +431,20 @@ def _skip_if_nonfinite(state: GANState, new_state: GANState,
   return kept, metrics | {"skipped": (~finite).astype(jnp.float32)}
 
 
-def generate_outputs(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array | None = None
-                     ) -> jax.Array | tuple[jax.Array, ...]:
+def generate_outputs(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array | None = None,
+                     noise_rng: jax.Array | None = None) -> jax.Array | tuple[jax.Array, ...]:
   """G's outputs for latents `[n, latent_dim]` (and, for a conditional GAN, labels `[n]`),
   BatchNorm in inference mode: samples `[n, *data_shape]`, or a multi-scale generator's
-  images at every scale, smallest first."""
+  images at every scale, smallest first. A generator with noise of its own (sampled
+  discrete outputs) draws it from `noise_rng`, by default a fixed key: fixed latents then
+  give fixed samples."""
+  noise_rng = jax.random.key(0) if noise_rng is None else noise_rng
   return _apply(gan.generator, gan.compute_dtype, g.params, g.batch_stats, latents, labels,
-                train=False)[0]
+                train=False, noise_rng=noise_rng)[0]
 
 
-def generate(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array | None = None
-             ) -> jax.Array:
+def generate(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array | None = None,
+             noise_rng: jax.Array | None = None) -> jax.Array:
   """Samples `[n, *data_shape]`: of a multi-scale generator's outputs, the full-size ones."""
-  outputs = generate_outputs(gan, g, latents, labels)
+  outputs = generate_outputs(gan, g, latents, labels, noise_rng)
   return outputs[-1] if isinstance(outputs, tuple) else outputs

@@ -155,7 +155,7 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
   """Raises ValueError naming the field and the fix for values training cannot use."""
   for field in ("batch_size", "num_train_steps", "log_every_steps", "sample_every_steps",
                 "checkpoint_every_steps", "max_checkpoints_to_keep", "latent_dim", "num_samples",
-                "eval_num_samples"):
+                "eval_num_samples", "sequence_length"):
     if config[field] <= 0:
       raise ConfigError(f"{field} must be positive, got {config[field]}.")
   if config.eval_every_steps < 0:
@@ -210,15 +210,19 @@ def _check_finite(metrics: list[dict], first_step: int, manager) -> None:
 
 
 def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array | None],
-                  samples_dir: str, centers: np.ndarray | None, writer: MetricWriter) -> None:
+                  samples_dir: str, dataset: data.Dataset, writer: MetricWriter) -> None:
   """`samples/step_<n>.png` from G on the fixed `(latents, labels)`, and `ema_step_<n>.png`
-  from the EMA G if there is one; the same pictures to TensorBoard."""
+  from the EMA G if there is one (for text also `.txt`, one string a line); the same
+  pictures to TensorBoard."""
   generators = {"": state.g} if state.g_ema is None else {"": state.g, "ema_": state.g_ema}
   step = int(state.step)
   for prefix, g in generators.items():
     samples = np.asarray(evaluation.generate_fn(gan)(g, *inputs))
-    picture = evaluation.grid_picture(gan, samples, centers)
-    pictures.save_png(os.path.join(samples_dir, f"{prefix}step_{step:07d}.png"), picture)
+    path = os.path.join(samples_dir, f"{prefix}step_{step:07d}")
+    picture = evaluation.grid_picture(gan, samples, dataset)
+    pictures.save_png(path + ".png", picture)
+    if dataset.decode is not None:
+      evaluation.save_strings(path + ".txt", dataset.decode(samples))
     writer.write_picture(step, f"{prefix}samples", picture)
 
 
@@ -278,9 +282,7 @@ def _is_chief() -> bool:
 
 def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Layout,
            stop: preemption.StopRequest) -> GANState:
-  dataset = data.get(config.dataset, seed=config.seed, image_size=config.image_size,
-                     data_dir=config.data_dir or None, download=config.download,
-                     with_labels=config.conditional)
+  dataset = data.from_config(config)
   gan = build_gan(config, dataset.data_shape)
 
   init_rng, step_rng, sample_rng = jax.random.split(jax.random.key(config.seed), 3)
@@ -350,8 +352,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
                  _time_left(config.num_train_steps - step, summary["steps_per_s"]))
 
       if _is_chief() and (step % config.sample_every_steps == 0 or is_last):
-        _save_samples(gan, single(state), fixed_inputs, samples_dir, dataset.mode_centers,
-                      writer)
+        _save_samples(gan, single(state), fixed_inputs, samples_dir, dataset, writer)
 
       if evaluator and (step % config.eval_every_steps == 0 or is_last):
         current = single(state)

@@ -12,7 +12,7 @@ from jaxgan.errors import ConfigError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
                  if not p.endswith("__init__.py"))
-OFFLINE = ("sklearn_digits", "ring8", "grid25")
+OFFLINE = ("sklearn_digits", "ring8", "grid25", "english_words")
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -27,5 +27,7 @@ def test_config_trains_two_steps_or_says_how_to_get_its_data(name, data_dir, tmp
     return
   state = trainer.train_and_evaluate(config, str(tmp_path))
   assert int(state.step) == 2
-  ema = ["ema_step_0000002.png"] if config.g_ema_decay else []  # The EMA generator's too.
-  assert sorted(os.listdir(tmp_path / "samples")) == ema + ["step_0000002.png"]
+  kinds = [".png", ".txt"] if config.dataset == "english_words" else [".png"]  # Text too.
+  ema = ["ema_step_0000002"] if config.g_ema_decay else []  # The EMA generator's too.
+  assert sorted(os.listdir(tmp_path / "samples")) == [
+      name + kind for name in ema + ["step_0000002"] for kind in kinds]

@@ -1,7 +1,8 @@
 """Generators and discriminators (Flax linen), one module per family, and a registry of them.
 
 Every generator maps latents `[batch, latent_dim]` to samples `[batch, *data_shape]`
-in `[-1, 1]` (or unbounded, for `output_activation="identity"`); every
+in `[-1, 1]` (or unbounded, for `output_activation="identity"`; one-hot characters
+`[batch, length, vocabulary]` for the character model); every
 discriminator maps samples to logits `[batch]`, never probabilities.
 Both take `train` to switch BatchNorm between batch and running statistics.
 
@@ -18,13 +19,14 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import flax.linen as nn
 
-from jaxgan.models import dcgan, mlp, msg, progressive, resnet
+from jaxgan.models import dcgan, mlp, msg, progressive, resnet, sequence
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
 from jaxgan.models.msg import MSGDiscriminator, MSGGenerator
 from jaxgan.models.progressive import ProgressiveDiscriminator, ProgressiveGenerator
 from jaxgan.models.resnet import ResNetDiscriminator, ResNetGenerator
+from jaxgan.models.sequence import CharDiscriminator, CharGenerator
 from jaxgan.registry import Registry
 
 
@@ -53,6 +55,7 @@ MODELS = Registry("model", {
     "msg": ModelPair(MSGGenerator, MSGDiscriminator, msg.check_data_shape, msg.real_inputs),
     "progressive": ModelPair(ProgressiveGenerator, ProgressiveDiscriminator,
                              progressive.check_data_shape, num_phases=progressive.num_phases),
+    "char_resnet": ModelPair(CharGenerator, CharDiscriminator, sequence.check_data_shape),
 })
 
 
@@ -61,7 +64,7 @@ def get(name: str) -> ModelPair:
   return MODELS.get(name)
 
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "MODELS",
-           "MSGDiscriminator", "MSGGenerator", "ModelPair", "ProgressiveDiscriminator",
-           "ProgressiveGenerator", "ResNetDiscriminator", "ResNetGenerator", "SelfAttention",
-           "get"]
+__all__ = ["CharDiscriminator", "CharGenerator", "DCGANDiscriminator", "DCGANGenerator",
+           "MLPDiscriminator", "MLPGenerator", "MODELS", "MSGDiscriminator", "MSGGenerator",
+           "ModelPair", "ProgressiveDiscriminator", "ProgressiveGenerator",
+           "ResNetDiscriminator", "ResNetGenerator", "SelfAttention", "get"]

@@ -14,11 +14,13 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.errors import ConfigError
+from jaxgan.models import discrete
 from jaxgan.models.common import (ACTIVATIONS, HIDDEN_ACTIVATIONS, MinibatchDiscrimination,
                                   batch_norm, batch_stddev_feature, maybe_spectral_norm,
                                   projection, with_labels)
 
 Array = jax.Array
+BINARY_OUTPUTS = ("bernoulli", "binary")
 
 
 def _check_activation(name: str) -> None:
@@ -29,7 +31,9 @@ def _check_activation(name: str) -> None:
 class MLPGenerator(nn.Module):
   """Latent -> dense layers with `activation` (after BatchNorm, when `batch_norm`, then
   without biases; over the batches of all devices along `batch_norm_axis` if given) ->
-  `data_shape` (tanh by default)."""
+  `data_shape` through `output_activation`: tanh, identity, or binary values in {-1, 1} by
+  the straight-through estimator (jaxgan.models.discrete): `"bernoulli"` samples, or
+  `"binary"`, the more likely value."""
   data_shape: Sequence[int]
   hidden_dims: Sequence[int] = (256, 256)
   output_activation: str = "tanh"
@@ -42,6 +46,9 @@ class MLPGenerator(nn.Module):
   def __call__(self, latents: Array, labels: Array | None = None, *,
                train: bool = True) -> Array:
     _check_activation(self.activation)
+    if self.output_activation not in (*ACTIVATIONS, *BINARY_OUTPUTS):
+      raise ConfigError(f"Unknown output_activation {self.output_activation!r}. Known: "
+                        f"{', '.join((*ACTIVATIONS, *BINARY_OUTPUTS))}.")
     x = with_labels(latents, labels, self.num_classes)
     for width in self.hidden_dims:
       x = nn.Dense(width, use_bias=not self.batch_norm)(x)
@@ -49,7 +56,11 @@ class MLPGenerator(nn.Module):
         x = batch_norm(train, self.batch_norm_axis)(x)
       x = HIDDEN_ACTIVATIONS[self.activation](x)
     x = nn.Dense(math.prod(self.data_shape))(x)
-    x = ACTIVATIONS[self.output_activation](x)
+    if self.output_activation in BINARY_OUTPUTS:
+      sampled = self.output_activation == "bernoulli"
+      x = discrete.binary_straight_through(x, self.make_rng("noise") if sampled else None)
+    else:
+      x = ACTIVATIONS[self.output_activation](x)
     return x.reshape(latents.shape[0], *self.data_shape)
 
 
