@@ -41,8 +41,10 @@ def run(name: str, seed: int, steps: int | None = None, *, overrides: dict | Non
     config.num_train_steps = steps
   start = time.perf_counter()
   with tempfile.TemporaryDirectory() as workdir:
-    trainer.train_and_evaluate(config, workdir)
+    state = trainer.train_and_evaluate(config, workdir)
     rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+  if int(state.step) < config.num_train_steps:  # Stopped by SIGTERM or SIGINT.
+    sys.exit(f"Stopped at step {int(state.step)} of {name}; no results.")
   last = [row for row in rows if metrics[0] in row][-1]
   return {"seconds": time.perf_counter() - start, "steps": config.num_train_steps,
           **{k: last[k] for k in metrics}}
