@@ -284,11 +284,9 @@ def get(name: str, *, seed: int, image_size: int, split: str = "train",
   `(samples, labels)`."""
   if name in MIXTURES:
     return mixture_dataset(name, seed, with_labels=with_labels)
+  classes = num_classes(name, data_dir) if with_labels else 0  # Words have none: raises.
   if text.is_word_data(name):
-    if with_labels:
-      num_classes(name)  # Raises: words have no labels.
     return words_dataset(name, seed, sequence_length)
-  classes = num_classes(name, data_dir) if with_labels else 0
   loaded = load_images(name, split=split, data_dir=data_dir, download=download,
                        with_labels=with_labels)
   images, labels = loaded if with_labels else (loaded, None)

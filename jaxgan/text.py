@@ -9,6 +9,7 @@ with spaces to `sequence_length`; longer ones are left out. The vocabulary is th
 each, the same for every seed) is held out for evaluation.
 """
 
+import functools
 import logging
 import os
 import re
@@ -39,10 +40,12 @@ def is_word_data(name: str) -> bool:
   return name == ENGLISH_WORDS or name.endswith(".txt")
 
 
-def _english_words(max_length: int) -> list[str]:
+@functools.lru_cache(maxsize=2)  # Read once for the data and once more for evaluation.
+def _english_words(max_length: int) -> tuple[str, ...]:
   from english_words import get_english_words_set  # pylint: disable=import-outside-toplevel
   words = get_english_words_set(["gcide"], lower=True, alpha=True)
-  return sorted(w for w in words if re.fullmatch(r"[a-z]+", w) and 2 <= len(w) <= max_length)
+  return tuple(sorted(w for w in words
+                      if re.fullmatch(r"[a-z]+", w) and 2 <= len(w) <= max_length))
 
 
 def _read_word_file(path: str, max_length: int) -> list[str]:

@@ -34,10 +34,8 @@ def gumbel_softmax(logits: Array, key: Array, *, temperature: float = 1.0,
   """A Gumbel-softmax sample `[..., classes]` from the categorical of `logits`: relaxed
   (the softmax at `temperature`), or with `hard` one-hot (exactly the categorical's sample,
   by the Gumbel-max trick) with the relaxed sample's gradient."""
-  soft = jax.nn.softmax((logits + jax.random.gumbel(key, logits.shape)) / temperature)
-  if not hard:
-    return soft
-  return straight_through(jax.nn.one_hot(jnp.argmax(soft, -1), logits.shape[-1]), soft)
+  perturbed = (logits + jax.random.gumbel(key, logits.shape)) / temperature
+  return one_hot_straight_through(perturbed) if hard else jax.nn.softmax(perturbed)
 
 
 def binary_straight_through(logits: Array, key: Array | None = None) -> Array:
