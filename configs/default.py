@@ -37,6 +37,12 @@ def base_config() -> ml_collections.ConfigDict:
   config.binarized = False  # Images thresholded to {-1, 1} (configs/binary_digits.py).
   # Words (configs/words_english.py): characters per sample; longer strings are left out.
   config.sequence_length = 8
+  # Tables (configs/tabular_anes96.py, jaxgan.tabular): the columns of each kind (others
+  # inferred), the column machine-learning efficacy predicts ("": the last), a file of
+  # held-out rows ("": a fifth of the table), and the encoding of continuous columns.
+  config.table = ml_collections.ConfigDict({
+      "categorical_columns": (), "continuous_columns": (), "target": "", "test_file": "",
+      "continuous_transform": "mode_specific", "max_modes": 10})
 
   # Model.
   config.model = "dcgan"

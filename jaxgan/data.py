@@ -1,12 +1,13 @@
-"""Input data: image datasets through tensorflow-datasets, 2-D Gaussian mixtures, and words
-(jaxgan.text).
+"""Input data: image datasets through tensorflow-datasets, 2-D Gaussian mixtures, words
+(jaxgan.text) and tables (jaxgan.tabular).
 
 A `Dataset` gives the batch of any step as a pure function of `(seed, step)`, so
 a resumed run reads exactly the batches an uninterrupted one would have.
 Image datasets are read once through tfds' random-access `data_source`
 (array_record files, no TensorFlow needed), resized to the model's size, and held
 in memory as uint8; batches are scaled to [-1, 1] (or thresholded to {-1, 1} when
-binarised). Words are batches of one-hot characters `[batch, length, vocabulary]`.
+binarised). Words are batches of one-hot characters `[batch, length, vocabulary]`;
+tables, of encoded rows `[batch, width]`, drawn by training-by-sampling when conditional.
 """
 
 import contextlib
@@ -25,7 +26,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxgan import sklearn_digits  # noqa: F401  (registers the tfds builder)
-from jaxgan import text
+from jaxgan import tabular, text
 from jaxgan.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,15 @@ class Dataset(NamedTuple):
   """`batch(step, batch_size) -> [batch_size, *data_shape]` float32, deterministic in step;
   with `num_classes > 0`, `(samples, int32 labels [batch_size])`. `batch(step, batch_size,
   rows)` reads only those rows of that batch (a process's share). A mixture has its
-  `mode_centers [modes, d]`; text has `decode(samples) -> strings`."""
+  `mode_centers [modes, d]`; text has `decode(samples) -> strings`; a table, its `table`
+  (jaxgan.tabular), which decodes rows."""
   name: str
   data_shape: tuple[int, ...]
   batch: Callable[..., Batch]
   num_classes: int = 0
   mode_centers: np.ndarray | None = None
   decode: Callable[[np.ndarray], list[str]] | None = None
+  table: tabular.Table | None = None
 
 
 def _mixture(centers: np.ndarray, std: float) -> tuple[np.ndarray, float]:
@@ -125,6 +128,30 @@ def words_dataset(name: str, seed: int, sequence_length: int) -> Dataset:
   return dataset._replace(decode=lambda samples: text.decode(samples, words.vocabulary))
 
 
+def table_dataset(table: tabular.Table, seed: int, *, conditional: bool = False) -> Dataset:
+  """The encoded training rows of `table`; `conditional`: with their conditions, drawn by
+  training-by-sampling (jaxgan.tabular), each step's batch from `(seed, step)`."""
+  rows = tabular.encode(table, table.train, seed=seed)
+  if not conditional:
+    return array_dataset(table.name, rows, seed, transform=lambda x: x)._replace(table=table)
+  probs = tabular.condition_probs(table, log_frequency=True)
+  conditions = tabular.condition_ids(table, table.train)  # [n, categorical columns]
+  # The rows of each condition, contiguous: condition c's are members[starts[c]:][:counts[c]].
+  members = np.argsort(conditions, axis=0, kind="stable").T.reshape(-1)
+  counts = np.bincount(conditions.reshape(-1), minlength=table.num_conditions)
+  starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+
+  def batch(step: int, batch_size: int, picked: np.ndarray | None = None) -> Batch:
+    rng = np.random.default_rng((seed, step))
+    labels = rng.choice(table.num_conditions, size=batch_size, p=probs)
+    indices = members[starts[labels] + (rng.random(batch_size) * counts[labels]).astype(int)]
+    if picked is not None:
+      indices, labels = indices[picked], labels[picked]
+    return rows[indices], labels.astype(np.int32)
+
+  return Dataset(table.name, rows.shape[1:], batch, table.num_conditions, table=table)
+
+
 def to_model_range(images: np.ndarray) -> np.ndarray:
   """uint8 images in [0, 255] as float32 in [-1, 1]."""
   return images.astype(np.float32) / 127.5 - 1.0
@@ -147,8 +174,8 @@ def _builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
   except tfds.core.registered.DatasetNotFoundError:
     raise ConfigError(
         f"Unknown dataset {name!r}. Known: {', '.join(BUNDLED_IMAGES + DOWNLOADABLE_IMAGES)}, "
-        f"{', '.join(MIXTURES)}, {text.ENGLISH_WORDS} or a word list PATH.txt, or another "
-        f"tfds image dataset.") from None
+        f"{', '.join(MIXTURES)}, {text.ENGLISH_WORDS} or a word list PATH.txt, a table "
+        f"{tabular.STATSMODELS}NAME or PATH.csv, or another tfds image dataset.") from None
 
 
 def num_classes(name: str, data_dir: str | None = None) -> int:
@@ -279,11 +306,13 @@ def get(name: str, *, seed: int, image_size: int, split: str = "train",
         data_dir: str | None = None, download: bool = False, with_labels: bool = False,
         binarized: bool = False, sequence_length: int = 0) -> Dataset:
   """The dataset `name`: a 2-D mixture (`ring8`, `grid25`), a word list (jaxgan.text) as
-  sequences of `sequence_length` characters, or a tfds image dataset resized to
-  `image_size` (and `binarized` to {-1, 1} if asked); `with_labels` for batches of
+  sequences of `sequence_length` characters, a table (jaxgan.tabular, column kinds
+  inferred), or a tfds image dataset resized to `image_size` (and `binarized` to {-1, 1} if asked); `with_labels` for batches of
   `(samples, labels)`."""
   if name in MIXTURES:
     return mixture_dataset(name, seed, with_labels=with_labels)
+  if tabular.is_table_data(name):
+    return table_dataset(tabular.load(name, seed=seed), seed, conditional=with_labels)
   classes = num_classes(name, data_dir) if with_labels else 0  # Words have none: raises.
   if text.is_word_data(name):
     return words_dataset(name, seed, sequence_length)
@@ -297,10 +326,22 @@ def get(name: str, *, seed: int, image_size: int, split: str = "train",
 def from_config(config: ml_collections.ConfigDict) -> Dataset:
   """The training data a config names (fields absent from older configs take their
   defaults)."""
+  if tabular.is_table_data(config.dataset):
+    return table_dataset(tabular.from_config(config), config.seed,
+                         conditional=config.conditional)
   return get(config.dataset, seed=config.seed, image_size=config.image_size,
              data_dir=config.data_dir or None, download=config.download,
              with_labels=config.conditional, binarized=config.get("binarized", False),
              sequence_length=config.get("sequence_length", 0))
+
+
+def conditions(config: ml_collections.ConfigDict) -> tuple[int, tuple[float, ...] | None]:
+  """A conditional GAN's number of classes on the config's data, and the probabilities
+  training draws its fake ones with (None: uniform; a table's training-by-sampling)."""
+  if tabular.is_table_data(config.dataset):
+    table = tabular.from_config(config)
+    return table.num_conditions, tuple(tabular.condition_probs(table, log_frequency=True))
+  return num_classes(config.dataset, config.data_dir or None), None
 
 
 def batches(dataset: Dataset, batch_size: int, start_step: int = 0,

@@ -6,7 +6,9 @@ Restores the newest checkpoint (or `--step`) with the config saved beside it, dr
 per class when conditional), a latent interpolation grid and, for a multi-scale
 generator, a grid of every scale (`scales.png`) to `WORKDIR/eval/step_<n>/`. For words it
 writes the strings (`samples.txt`, one a line, and a picture of the first 64) and prints
-their length histogram beside the held-out words' (also in `metrics.json`).
+their length histogram beside the held-out words' (also in `metrics.json`). For a table it
+writes the rows (`samples.csv`), a picture of every column beside the held-out rows, and
+each column's distance from them (printed, and in `metrics.json`).
 """
 
 import json
@@ -19,7 +21,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl import app, flags
 
-from jaxgan import checkpointing, data, evaluation, metrics, pictures, text, trainer
+from jaxgan import checkpointing, data, evaluation, metrics, pictures, tabular, text, trainer
 from jaxgan.state import init_state
 
 flags.DEFINE_string("workdir", None, "The training workdir.", required=True)
@@ -72,6 +74,13 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
         "generated": metrics.length_histogram(strings, config.sequence_length).tolist(),
         "held_out": metrics.length_histogram(evaluator.words.held_out,
                                              config.sequence_length).tolist()}
+  elif evaluator.kind == "table":
+    table = evaluator.table
+    rows = tabular.decode(table, samples)
+    rows.to_csv(os.path.join(out_dir, "samples.csv"), index=False)
+    pictures.save_png(os.path.join(out_dir, "samples.png"),
+                      pictures.table_picture(rows, table.test, table.categorical))
+    results_file["columns"] = metrics.column_distances(table.test, rows, table.categorical)
   elif samples.ndim == 2:
     dataset = data.get(config.dataset, seed=seed, image_size=0)
     pictures.save_png(os.path.join(out_dir, "samples.png"), pictures.scatter_picture(
@@ -98,6 +107,11 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
     print("\n| length | generated | held out |\n|---|---|---|")
     for length, pair in enumerate(zip(*results_file["length_histogram"].values())):
       print(f"| {length} | {pair[0]:.3f} | {pair[1]:.3f} |")
+  if "columns" in results_file:
+    print("\n| column | kind | distance |\n|---|---|---|")
+    for name, distance in results_file["columns"].items():
+      kind = "categorical (TV)" if name in evaluator.table.categorical else "continuous (KS)"
+      print(f"| {name} | {kind} | {distance:.3f} |")
   print(f"\nSamples, pictures and metrics.json in {out_dir}")
   return results
 

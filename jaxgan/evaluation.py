@@ -5,9 +5,12 @@ measured against the real training split in the features of jaxgan's own classif
 (jaxgan.classifier), or with `eval_features="inception"` in InceptionV3's pool
 features (standard FID; jaxgan.inception, weights from disk); 2-D mixtures by their
 modes; words by how many are real words, and by their character n-grams against the
-held-out words (jaxgan.metrics.word_metrics). Samples of a conditional GAN are drawn for
+held-out words (jaxgan.metrics.word_metrics); table rows by their columns' distributions and
+associations against the held-out rows, and by machine-learning efficacy (a model fitted to
+generated rows, scored on held-out ones; jaxgan.metrics.table_metrics). Samples of a conditional GAN are drawn for
 every class equally often, and `eval/class_accuracy` says how often they are recognised
-as the class asked for (by jaxgan's classifier, or the nearest mode).
+as the class asked for (by jaxgan's classifier, or the nearest mode); those of a
+conditional table GAN, with conditions as often as the data have them.
 """
 
 import functools
@@ -18,15 +21,18 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import pandas as pd
 
-from jaxgan import classifier, data, inception, layers, metrics, pictures, text
+from jaxgan import classifier, data, inception, layers, metrics, pictures, tabular, text
 from jaxgan.errors import ConfigError
 from jaxgan.state import GAN, Player, balanced_labels, sample_latents
 from jaxgan.step import generate, generate_outputs
 
 # The metric each kind of data is judged by, and whether higher is better.
 MAIN_METRIC = {"images": ("eval/fid", "min"), "mixture": ("eval/modes", "max"),
-               "words": ("eval/js_4", "min")}
+               "words": ("eval/js_4", "min"), "table": ("eval/marginal", "min")}
+# The share of a table's training rows that stands for a small real dataset, to augment.
+SMALL_TABLE_FRACTION = 0.1
 FEATURES = ("classifier", "inception")
 
 
@@ -42,12 +48,12 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         f"{inception.WEIGHTS_URL} once and set --config.eval_inception_weights=PATH.")
 
 
-def sample(gan: GAN, g: Player, rng: jax.Array, num: int, batch_size: int = 500
-           ) -> tuple[np.ndarray, np.ndarray | None]:
+def sample(gan: GAN, g: Player, rng: jax.Array, num: int, batch_size: int = 500,
+           labels: jax.Array | None = None) -> tuple[np.ndarray, np.ndarray | None]:
   """`num` samples `[num, *data_shape]` from `g`, generated in jitted batches, and their
-  labels `[num]` (every class equally often; None for an unconditional GAN)."""
+  labels `[num]` (by default every class equally often; None for an unconditional GAN)."""
   latents = sample_latents(gan, rng, num)
-  labels = balanced_labels(gan, num)
+  labels = balanced_labels(gan, num) if labels is None else labels
   noise_rng = jax.random.fold_in(rng, 1)  # G's own noise, if it has any.
   run = generate_fn(gan)
   samples = np.concatenate([
@@ -76,6 +82,9 @@ def grid_picture(gan: GAN, samples: np.ndarray, dataset: data.Dataset | None = N
   has them; the strings, for text."""
   if dataset is not None and dataset.decode is not None:
     return pictures.text_picture(dataset.decode(samples))
+  if dataset is not None and dataset.table is not None:
+    table = dataset.table
+    return pictures.table_picture(tabular.decode(table, samples), table.train, table.categorical)
   if samples.ndim == 4 and gan.num_classes:
     return pictures.image_grid(samples, cols=len(samples) // gan.num_classes)
   return pictures.samples_picture(samples, None if dataset is None else dataset.mode_centers)
@@ -90,12 +99,15 @@ def generate_fn(gan: GAN):
 def _kind(dataset: str) -> str:
   if dataset in data.MIXTURES:
     return "mixture"
+  if tabular.is_table_data(dataset):
+    return "table"
   return "words" if text.is_word_data(dataset) else "images"
 
 
 class Evaluator:
   """Holds what is fixed across evaluations of one run: the feature extractor and the real
-  features (images), the mixture (2-D points), or the word list (words)."""
+  features (images), the mixture (2-D points), the word list (words), or the table and
+  its reference scores (tables)."""
 
   def __init__(self, config: ml_collections.ConfigDict, *, cache_dir: str):
     self.config = config
@@ -106,6 +118,13 @@ class Evaluator:
       self.words = text.load(config.dataset, config.sequence_length)
       self.word_sets = set(self.words.train), set(self.words.held_out)
       self.data_shape = (config.sequence_length, len(self.words.vocabulary))
+    if self.kind == "table":
+      self.table = tabular.from_config(config)
+      self.data_shape = (sum(size for size, _ in self.table.layout),)
+      self.small_table = self.table.train.sample(frac=SMALL_TABLE_FRACTION, random_state=0)
+      self.table_references = {  # Constant: fitted to real rows.
+          "efficacy_real": self._efficacy(self.table.train),
+          "efficacy_small_real": self._efficacy(self.small_table)}
     if self.kind == "images":
       if self.features == "inception":
         self.extractor = inception.InceptionFeatures(inception.load(
@@ -144,6 +163,11 @@ class Evaluator:
     """What the numbers are measured on, to print beside them."""
     if self.kind == "mixture":
       return f"{num_samples} samples against the {self.config.dataset} modes"
+    if self.kind == "table":
+      score = "macro F1" if self.table.target in self.table.categorical else "R^2"
+      return (f"{num_samples} generated rows against the {len(self.table.test)} held-out rows "
+              f"of {self.config.dataset} ({len(self.table.train)} trained on); efficacy: "
+              f"{score} predicting {self.table.target!r} on the held-out rows")
     if self.kind == "words":
       return (f"{num_samples} generated strings against the {len(self.words.held_out)} "
               f"held-out words of {self.config.dataset} ({len(self.words.train)} trained on)")
@@ -159,6 +183,8 @@ class Evaluator:
                ) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
     """The metrics of `num_samples` samples from `g` (prefixed `eval/`), the samples, and
     their labels (None if unconditional)."""
+    if self.kind == "table":
+      return self._table_results(gan, g, rng, num_samples)
     samples, labels = sample(gan, g, rng, num_samples)
     predicted = None
     results: dict[str, Any]
@@ -185,6 +211,31 @@ class Evaluator:
     if labels is not None and predicted is not None:
       results["class_accuracy"] = np.mean(predicted == labels)
     return {f"eval/{k}": float(v) for k, v in results.items()}, samples, labels
+
+  def _efficacy(self, rows: pd.DataFrame) -> float:
+    return metrics.ml_efficacy(rows, self.table.test, target=self.table.target,
+                               categorical=self.table.categorical)
+
+  def _table_results(self, gan: GAN, g: Player, rng: jax.Array, num_samples: int
+                     ) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
+    """A table's metrics: distances from the held-out rows, machine-learning efficacy of
+    generated rows (`efficacy`) and of the small real split with them (`augmented`),
+    beside the same model fitted to the real training rows and to the small split."""
+    labels = None
+    if gan.num_classes:  # Conditions as often as the data have them.
+      probs = tabular.condition_probs(self.table, log_frequency=False)
+      labels = jax.random.choice(jax.random.fold_in(rng, 2), len(probs), (num_samples,),
+                                 p=jnp.asarray(probs))
+    samples, labels = sample(gan, g, rng, num_samples, labels=labels)
+    return self.measure_rows(tabular.decode(self.table, samples)), samples, labels
+
+  def measure_rows(self, rows: pd.DataFrame) -> dict[str, float]:
+    """A table's metrics (prefixed `eval/`) of generated `rows`, however they were made."""
+    results = metrics.table_metrics(self.table.test, rows, self.table.categorical)
+    results |= {"efficacy": self._efficacy(rows),
+                "augmented": self._efficacy(pd.concat([self.small_table, rows])),
+                **self.table_references}
+    return {f"eval/{k}": float(v) for k, v in results.items()}
 
 
 def interpolate(gan: GAN, g: Player, rng: jax.Array, *, rows: int, cols: int) -> np.ndarray:

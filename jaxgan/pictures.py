@@ -1,10 +1,11 @@
-"""Pictures: sample grids, 2-D samples over the mode centres, generated text, and plots of
-the metrics."""
+"""Pictures: sample grids, 2-D samples over the mode centres, generated text, table columns,
+and plots of the metrics."""
 
 import json
 import math
 
 import numpy as np
+import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 
@@ -55,6 +56,43 @@ def text_picture(strings: list[str], cols: int = 4, *, cell_chars: int | None = 
   return np.asarray(image)[..., None]
 
 
+def _canvas_picture(fig) -> np.ndarray:
+  """A matplotlib figure as uint8 `[h, w, 3]`; closes it."""
+  plt = _figure()
+  fig.tight_layout()
+  fig.canvas.draw()
+  picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+  plt.close(fig)
+  return picture
+
+
+def table_picture(fake: pd.DataFrame, real: pd.DataFrame, categorical: list[str],
+                  cols: int = 4) -> np.ndarray:
+  """One panel per column of generated rows `fake` over `real` ones: the frequency of
+  each category, or a histogram on shared bins."""
+  plt = _figure()
+  rows = math.ceil(len(real.columns) / cols)
+  fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.2 * rows), squeeze=False)
+  for ax in axes.ravel()[len(real.columns):]:
+    ax.axis("off")
+  for ax, name in zip(axes.ravel(), real.columns):
+    if name in categorical:
+      frequencies = pd.DataFrame({"real": real[name].value_counts(normalize=True),
+                                  "generated": fake[name].value_counts(normalize=True)})
+      frequencies.fillna(0.0).sort_index().plot.bar(ax=ax, legend=False, width=0.8,
+                                                    color=["tab:blue", "tab:orange"])
+    else:
+      bins = np.histogram_bin_edges(real[name].to_numpy(np.float64), bins=30)
+      ax.hist(real[name], bins=bins, density=True, alpha=0.5, color="tab:blue")
+      ax.hist(np.clip(fake[name], bins[0], bins[-1]), bins=bins, density=True, alpha=0.5,
+              color="tab:orange")
+    ax.set_title(str(name), fontsize=9)
+    ax.set_xlabel("")
+    ax.tick_params(labelsize=6)
+  axes.ravel()[0].legend(["real", "generated"], fontsize=7)
+  return _canvas_picture(fig)
+
+
 def _figure():
   import matplotlib  # pylint: disable=g-import-not-at-top  Only the plots need it.
   matplotlib.use("Agg")
@@ -100,8 +138,4 @@ def scatter_picture(samples: np.ndarray, centers: np.ndarray | None = None,
   ax.set_aspect("equal")
   ax.grid(alpha=0.3)
   ax.legend(loc="upper right", fontsize=7)
-  fig.tight_layout()
-  fig.canvas.draw()
-  picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-  plt.close(fig)
-  return picture
+  return _canvas_picture(fig)

@@ -39,7 +39,8 @@ class GAN:
   `g_ema_decay` (an exponential moving average of G's weights, for sampling).
 
   `num_classes > 0` makes the GAN class-conditional: both models take labels, data
-  batches are `(samples, labels)`, and fake samples get uniformly drawn labels.
+  batches are `(samples, labels)`, and fake samples get labels drawn uniformly, or with
+  `label_probs` (a table's training-by-sampling).
 
   `skip_nonfinite_updates`: a step whose losses or gradients are not finite leaves
   the parameters as they were (and counts in `GANState.skipped_updates`) instead
@@ -84,6 +85,7 @@ class GAN:
   g_ema_decay: float = 0.0
   skip_nonfinite_updates: bool = False
   num_classes: int = 0
+  label_probs: tuple[float, ...] | None = None
   real_inputs: Callable[[Any], Any] = _same
   growth: Growth | None = None
   packing: int = 1
@@ -176,8 +178,13 @@ def sample_latents(gan: GAN, rng: jax.Array, num: int) -> jax.Array:
 
 
 def sample_labels(gan: GAN, rng: jax.Array, num: int) -> jax.Array | None:
-  """Uniform class labels `[num]` for a conditional GAN, None for an unconditional one."""
-  return jax.random.randint(rng, (num,), 0, gan.num_classes) if gan.num_classes else None
+  """Class labels `[num]` for a conditional GAN (uniform, or drawn with `gan.label_probs`),
+  None for an unconditional one."""
+  if not gan.num_classes:
+    return None
+  if gan.label_probs is None:
+    return jax.random.randint(rng, (num,), 0, gan.num_classes)
+  return jax.random.choice(rng, gan.num_classes, (num,), p=jnp.asarray(gan.label_probs))
 
 
 def balanced_labels(gan: GAN, num: int) -> jax.Array | None:

@@ -29,6 +29,7 @@ from jaxgan import (
   pictures,
   preemption,
   regularizers,
+  tabular,
 )
 from jaxgan.errors import ConfigError, check_kwargs
 from jaxgan.metric_writer import MetricWriter, NoWriter
@@ -77,10 +78,12 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
   check_kwargs(pair.generator, generator_kwargs, f"The {config.model} generator")
   check_kwargs(pair.discriminator, discriminator_kwargs, f"The {config.model} discriminator")
   pair.check_data_shape(data_shape, generator_kwargs)
-  num_classes = 0
+  num_classes, label_probs = 0, None
   if config.get("conditional", False):  # Absent from configs saved before it existed.
-    num_classes = data.num_classes(config.dataset, config.data_dir or None)
+    num_classes, label_probs = data.conditions(config)
   conditioning = {"num_classes": num_classes} if num_classes else {}
+  if pair.data_kwargs is not None:
+    generator_kwargs |= pair.data_kwargs(config)
   real_inputs = {}
   if pair.real_inputs is not None:
     if config.replay.size:
@@ -111,6 +114,7 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       g_ema_decay=config.g_ema_decay,
       skip_nonfinite_updates=config.skip_nonfinite_updates,
       num_classes=num_classes,
+      label_probs=label_probs,
       packing=config.get("packing", 1),  # Absent from configs saved before these existed.
       unrolled_steps=config.get("unrolled", {}).get("steps", 0),
       unroll_gradient=config.get("unrolled", {}).get("gradient", True),
@@ -212,8 +216,8 @@ def _check_finite(metrics: list[dict], first_step: int, manager) -> None:
 def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array | None],
                   samples_dir: str, dataset: data.Dataset, writer: MetricWriter) -> None:
   """`samples/step_<n>.png` from G on the fixed `(latents, labels)`, and `ema_step_<n>.png`
-  from the EMA G if there is one (for text also `.txt`, one string a line); the same
-  pictures to TensorBoard."""
+  from the EMA G if there is one (for text also `.txt`, one string a line; for a table
+  `.csv`); the same pictures to TensorBoard."""
   generators = {"": state.g} if state.g_ema is None else {"": state.g, "ema_": state.g_ema}
   step = int(state.step)
   for prefix, g in generators.items():
@@ -223,6 +227,8 @@ def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array 
     pictures.save_png(path + ".png", picture)
     if dataset.decode is not None:
       evaluation.save_strings(path + ".txt", dataset.decode(samples))
+    if dataset.table is not None:
+      tabular.decode(dataset.table, samples).to_csv(path + ".csv", index=False)
     writer.write_picture(step, f"{prefix}samples", picture)
 
 

@@ -12,7 +12,9 @@ from jaxgan.errors import ConfigError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
                  if not p.endswith("__init__.py"))
-OFFLINE = ("sklearn_digits", "ring8", "grid25", "english_words")
+OFFLINE = ("sklearn_digits", "ring8", "grid25", "english_words", "statsmodels:anes96")
+# What the fixed samples are written as besides their picture: strings, table rows.
+WRITTEN = {"english_words": [".png", ".txt"], "statsmodels:anes96": [".csv", ".png"]}
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -27,7 +29,7 @@ def test_config_trains_two_steps_or_says_how_to_get_its_data(name, data_dir, tmp
     return
   state = trainer.train_and_evaluate(config, str(tmp_path))
   assert int(state.step) == 2
-  kinds = [".png", ".txt"] if config.dataset == "english_words" else [".png"]  # Text too.
+  kinds = WRITTEN.get(config.dataset, [".png"])
   ema = ["ema_step_0000002"] if config.g_ema_decay else []  # The EMA generator's too.
   assert sorted(os.listdir(tmp_path / "samples")) == [
       name + kind for name in ema + ["step_0000002"] for kind in kinds]

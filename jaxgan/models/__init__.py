@@ -19,7 +19,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import flax.linen as nn
 
-from jaxgan.models import dcgan, mlp, msg, progressive, resnet, sequence
+from jaxgan.models import dcgan, mlp, msg, progressive, resnet, sequence, table
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
@@ -27,6 +27,7 @@ from jaxgan.models.msg import MSGDiscriminator, MSGGenerator
 from jaxgan.models.progressive import ProgressiveDiscriminator, ProgressiveGenerator
 from jaxgan.models.resnet import ResNetDiscriminator, ResNetGenerator
 from jaxgan.models.sequence import CharDiscriminator, CharGenerator
+from jaxgan.models.table import TableGenerator
 from jaxgan.registry import Registry
 
 
@@ -39,13 +40,15 @@ class ModelPair(NamedTuple):
   `real_inputs(generator_kwargs)`: the function that turns a real batch into the
   same structure for D. A pair that grows progressively names
   `num_phases(generator_kwargs, discriminator_kwargs)`; its G and D then take `phase` and
-  `alpha` in training (jaxgan.models.progressive).
+  `alpha` in training (jaxgan.models.progressive). A generator that needs more of the data
+  than its shape (a table's row layout) names `data_kwargs(config)`: those arguments.
   """
   generator: type[nn.Module]
   discriminator: type[nn.Module]
   check_data_shape: Callable[[Sequence[int], dict], None]
   real_inputs: Callable[[dict], Callable[[Any], Any]] | None = None
   num_phases: Callable[[dict, dict], int] | None = None
+  data_kwargs: Callable[[Any], dict] | None = None
 
 
 MODELS = Registry("model", {
@@ -56,6 +59,8 @@ MODELS = Registry("model", {
     "progressive": ModelPair(ProgressiveGenerator, ProgressiveDiscriminator,
                              progressive.check_data_shape, num_phases=progressive.num_phases),
     "char_resnet": ModelPair(CharGenerator, CharDiscriminator, sequence.check_data_shape),
+    "tabular": ModelPair(TableGenerator, MLPDiscriminator, table.check_data_shape,
+                         data_kwargs=table.data_kwargs),
 })
 
 
@@ -67,4 +72,4 @@ def get(name: str) -> ModelPair:
 __all__ = ["CharDiscriminator", "CharGenerator", "DCGANDiscriminator", "DCGANGenerator",
            "MLPDiscriminator", "MLPGenerator", "MODELS", "MSGDiscriminator", "MSGGenerator",
            "ModelPair", "ProgressiveDiscriminator", "ProgressiveGenerator",
-           "ResNetDiscriminator", "ResNetGenerator", "SelfAttention", "get"]
+           "ResNetDiscriminator", "ResNetGenerator", "SelfAttention", "TableGenerator", "get"]
