@@ -46,8 +46,8 @@ ALPHA_CLIP = 0.99
 @dataclasses.dataclass(frozen=True)
 class Column:
   """How one column is encoded: a categorical one by its `categories` (sorted values), a
-  continuous one by its modes (`means`, `stds`, `weights`), or by its range `(low, high)`
-  when scaled."""
+  continuous one by its modes (`means`, `stds`, `weights`; none when scaled) and its range
+  `(low, high)`, which decoded values are clipped to."""
   name: str
   categories: tuple = ()
   means: tuple[float, ...] = ()
@@ -184,8 +184,9 @@ def fit_column(values: pd.Series, *, categorical: bool, transform: str, max_mode
   if categorical:
     return Column(name, categories=tuple(sorted(pd.unique(values), key=str)))
   numbers = _check_numeric(values, source)
+  value_range = {"low": float(numbers.min()), "high": float(numbers.max())}
   if transform == "scale":
-    return Column(name, low=float(numbers.min()), high=float(numbers.max()))
+    return Column(name, **value_range)
   mixture = BayesianGaussianMixture(
       n_components=max_modes, weight_concentration_prior_type="dirichlet_process",
       weight_concentration_prior=0.001, random_state=seed)
@@ -196,7 +197,8 @@ def fit_column(values: pd.Series, *, categorical: bool, transform: str, max_mode
   stds = np.sqrt(mixture.covariances_.reshape(-1))[kept]
   weights = mixture.weights_[kept] / mixture.weights_[kept].sum()
   return Column(name, means=tuple(mixture.means_.reshape(-1)[kept].tolist()),
-                stds=tuple(np.maximum(stds, 1e-6).tolist()), weights=tuple(weights.tolist()))
+                stds=tuple(np.maximum(stds, 1e-6).tolist()), weights=tuple(weights.tolist()),
+                **value_range)
 
 
 def _mode_posteriors(column: Column, numbers: np.ndarray) -> np.ndarray:
@@ -237,14 +239,16 @@ def encode_column(column: Column, values: pd.Series, rng: np.random.Generator,
 
 
 def decode_column(column: Column, block: np.ndarray) -> np.ndarray:
-  """The values `[n]` of encoded `block [n, column.width]` (argmax of one-hot parts)."""
+  """The values `[n]` of encoded `block [n, column.width]` (argmax of one-hot parts), in
+  the column's range."""
   if column.categorical:
     return np.asarray(column.categories, dtype=object)[np.argmax(block, axis=1)]
   alpha = np.clip(block[:, 0].astype(np.float64), -1, 1)
   if not column.means:
     return column.low + (alpha + 1) / 2 * (column.high - column.low)
   modes = np.argmax(block[:, 1:], axis=1)
-  return alpha * 4 * np.array(column.stds)[modes] + np.array(column.means)[modes]
+  values = alpha * 4 * np.array(column.stds)[modes] + np.array(column.means)[modes]
+  return np.clip(values, column.low, column.high)
 
 
 def encode(table: Table, frame: pd.DataFrame, *, seed: int, source: str = "") -> np.ndarray:

@@ -18,6 +18,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 
 from jaxgan import tabular
 from jaxgan.errors import ConfigError
@@ -44,38 +45,58 @@ class TableGenerator(nn.Module):
   def __call__(self, latents: Array, labels: Array | None = None, *,
                train: bool = True) -> Array:
     if self.output not in OUTPUTS:
-      raise ConfigError(f"Unknown generator output {self.output!r}. Known: {', '.join(OUTPUTS)}.")
+      raise ConfigError(f"Unknown generator output {self.output!r}. Known: "
+                        f"{', '.join(OUTPUTS)}.")
     x = with_labels(latents, labels, self.num_classes)
     for width in self.hidden_dims:
       h = nn.Dense(width)(x)
       h = batch_norm(train)(h)
       x = jnp.concatenate([x, nn.relu(h)], axis=-1)
     logits = nn.Dense(self.data_shape[0])(x)
-    if labels is not None:
-      logits = self._conditioned(logits, jax.nn.one_hot(labels, self.num_classes))
-    parts, offset = [], 0
-    for size, kind in self.layout:
-      part = logits[:, offset:offset + size]
-      parts.append(jnp.tanh(part) if kind == "value" else self._one_hot(part))
-      offset += size
-    return jnp.concatenate(parts, axis=-1)
-
-  def _conditioned(self, logits: Array, conditions: Array) -> Array:
-    """`logits` with each categorical column fixed to its category when the condition is
-    one of its categories."""
-    for offset, size, first in self.condition_spans:
-      asked = conditions[:, first:first + size]
-      fixed = jnp.where(asked > 0, 0.0, -1e9)  # exp(-1e9) = 0: the asked category only.
-      column = jnp.where(jnp.any(asked > 0, axis=-1, keepdims=True), fixed,
-                         logits[:, offset:offset + size])
-      logits = logits.at[:, offset:offset + size].set(column)
-    return logits
+    spans = _Spans(tuple(self.layout), tuple(self.condition_spans))
+    if labels is not None:  # The asked category's column: every other category masked.
+      asked = jnp.asarray(spans.condition_position)[labels]  # [batch]
+      in_asked_column = jnp.asarray(spans.span_of)[asked][:, None] == spans.span_of
+      logits = jnp.where(in_asked_column & (jnp.arange(logits.shape[1]) != asked[:, None]),
+                         -1e9, logits)
+    if not spans.gather.size:  # Values only.
+      return jnp.tanh(logits)
+    # Every one-hot span at once, padded to the longest: `[batch, spans, longest]`.
+    padded = jnp.where(spans.valid, logits[:, spans.gather], -1e9)
+    one_hots = self._one_hot(padded).reshape(logits.shape[0], -1)[:, spans.scatter]
+    return jnp.where(spans.is_value, jnp.tanh(logits), one_hots)
 
   def _one_hot(self, logits: Array) -> Array:
     if self.output == "straight_through":
       return discrete.one_hot_straight_through(logits)
     return discrete.gumbel_softmax(logits, self.make_rng("noise"), temperature=self.temperature,
                                    hard=self.output == "gumbel_softmax")
+
+
+class _Spans:
+  """Index arrays (numpy, static) that take a row layout's one-hot spans out of a row and
+  put them back, and that find the position of each condition's category."""
+
+  def __init__(self, layout: tuple[tuple[int, str], ...],
+               condition_spans: tuple[tuple[int, int, int], ...]):
+    offsets = np.cumsum([0] + [size for size, _ in layout])[:-1]
+    one_hot = [(offset, size) for offset, (size, kind) in zip(offsets, layout)
+               if kind == "one_hot"]
+    longest = max((size for _, size in one_hot), default=1)
+    slots = np.arange(longest)
+    self.gather = np.array([offset + np.minimum(slots, size - 1) for offset, size in one_hot]
+                           ).reshape(-1, longest)  # [spans, longest]
+    self.valid = np.array([slots < size for _, size in one_hot]).reshape(-1, longest)
+    width = int(offsets[-1] + layout[-1][0]) if layout else 0
+    self.is_value = np.ones(width, bool)
+    self.span_of = np.full(width, -1)  # The one-hot span of each position, -1 for values.
+    self.scatter = np.zeros(width, int)  # Its place in the flattened padded spans.
+    for i, (offset, size) in enumerate(one_hot):
+      self.is_value[offset:offset + size] = False
+      self.span_of[offset:offset + size] = i
+      self.scatter[offset:offset + size] = i * longest + np.arange(size)
+    self.condition_position = np.array(
+        [offset + k for offset, size, _ in condition_spans for k in range(size)], int)
 
 
 def check_data_shape(data_shape: Sequence[int], generator_kwargs: dict) -> None:
