@@ -287,6 +287,10 @@ def condition_probs(table: Table, *, log_frequency: bool) -> np.ndarray:
   """`[num_conditions]`: a categorical column uniformly, then one of its categories with
   probability proportional to its frequency in the training rows (to `log(1 + count)`
   with `log_frequency`, training-by-sampling)."""
+  if not table.condition_spans:
+    raise ConfigError(f"{table.name} has no categorical column, so there is nothing to "
+                      f"condition on; set conditional=False (or list its categorical columns "
+                      f"in table.categorical_columns).")
   counts = np.bincount(condition_ids(table, table.train).reshape(-1),
                        minlength=table.num_conditions).astype(np.float64)
   weights = np.log1p(counts) if log_frequency else counts

@@ -16,7 +16,8 @@ from jaxgan import data, metrics, tabular
 from jaxgan.errors import ConfigError
 from jaxgan.evaluate import evaluate_workdir
 from jaxgan.models.table import TableGenerator
-from jaxgan.trainer import train_and_evaluate
+from jaxgan.state import sample_labels
+from jaxgan.trainer import build_gan, train_and_evaluate
 
 
 def _frame(rows: int = 300, seed: int = 0) -> pd.DataFrame:
@@ -126,6 +127,10 @@ def test_an_unseen_category_or_missing_column_in_the_test_file_is_named(tmp_path
   test.drop(columns="flag").to_csv(tmp_path / "short.csv", index=False)
   with pytest.raises(ConfigError, match="short.csv has no column 'flag'"):
     _load(csv_path, test_file=str(tmp_path / "short.csv"))
+  _frame()[["size", "weight"]].to_csv(tmp_path / "numbers.csv", index=False)
+  numbers_only = tabular.load(str(tmp_path / "numbers.csv"), max_modes=4)
+  with pytest.raises(ConfigError, match="no categorical column, so there is nothing to cond"):
+    tabular.condition_probs(numbers_only, log_frequency=True)
   for source, message in (("statsmodels:nope", "statsmodels has no dataset 'nope'. It has: "),
                           (str(tmp_path / "absent.csv"), "is not a file")):
     with pytest.raises(ConfigError, match=message):
@@ -211,8 +216,8 @@ def test_ml_efficacy_scores_what_can_and_cannot_be_learnt():
   assert metrics.ml_efficacy(train, test, target="weight", categorical=["colour"]) > 0.9
 
 
-def test_a_conditional_table_gan_trains_and_evaluates_end_to_end(tmp_path, csv_path,
-                                                                 digits_config):
+@pytest.fixture
+def table_config(csv_path, digits_config):
   config = digits_config
   config.dataset = csv_path
   config.table.categorical_columns = ("size",)
@@ -228,8 +233,21 @@ def test_a_conditional_table_gan_trains_and_evaluates_end_to_end(tmp_path, csv_p
   config.num_samples = 40
   config.eval_every_steps = 4
   config.eval_num_samples = 200
+  return config
+
+
+def test_fake_rows_get_conditions_by_training_by_sampling(table_config):
+  table = tabular.from_config(table_config)
+  gan = build_gan(table_config, (sum(size for size, _ in table.layout),))
+  assert gan.num_classes == table.num_conditions == 8
+  probs = tabular.condition_probs(table, log_frequency=True)
+  labels = sample_labels(gan, jax.random.key(0), 40_000)
+  np.testing.assert_allclose(np.bincount(labels, minlength=8) / 40_000, probs, atol=0.01)
+
+
+def test_a_conditional_table_gan_trains_and_evaluates_end_to_end(tmp_path, table_config):
   workdir = str(tmp_path / "run")
-  train_and_evaluate(config, workdir)
+  train_and_evaluate(table_config, workdir)
   written = pd.read_csv(os.path.join(workdir, "samples", "step_0000004.csv"))
   assert list(written.columns) == ["colour", "size", "weight", "flag"]
   assert set(written["colour"]) <= {"red", "green", "blue"}
