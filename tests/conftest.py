@@ -1,13 +1,23 @@
 """Four fake CPU devices for the multi-device tests (set before JAX is imported; another
-number from JAXGAN_TEST_DEVICES), and tiny configs."""
+number from JAXGAN_TEST_DEVICES), one compilation cache for the session, and tiny configs."""
 
+import atexit
 import os
+import shutil
+import tempfile
 import time
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                            + " --xla_force_host_platform_device_count="
                            + os.environ.get("JAXGAN_TEST_DEVICES", "4"))
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# Many tests, and the training processes they start, compile the same steps: JAX's
+# persistent cache, shared through the environment, compiles each once per session (a
+# 2-step training process took 20 s without it, 11 s with it).
+_compilation_cache = tempfile.mkdtemp(prefix="jaxgan-tests-xla-")
+atexit.register(shutil.rmtree, _compilation_cache, ignore_errors=True)
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _compilation_cache)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 
 import pytest  # noqa: E402
 
