@@ -120,7 +120,7 @@ class Evaluator:
       self.data_shape = (config.sequence_length, len(self.words.vocabulary))
     if self.kind == "table":
       self.table = tabular.from_config(config)
-      self.data_shape = (sum(size for size, _ in self.table.layout),)
+      self.data_shape = (self.table.width,)
       self.small_table = self.table.train.sample(frac=SMALL_TABLE_FRACTION, random_state=0)
       self.table_references = {  # Constant: fitted to real rows.
           "efficacy_real": self._efficacy(self.table.train),

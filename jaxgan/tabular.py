@@ -88,6 +88,11 @@ class Table(NamedTuple):
     return tuple(span for column in self.columns for span in column.spans)
 
   @property
+  def width(self) -> int:
+    """The length of an encoded row."""
+    return sum(column.width for column in self.columns)
+
+  @property
   def categorical(self) -> list[str]:
     return [column.name for column in self.columns if column.categorical]
 
