@@ -43,6 +43,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.table = ml_collections.ConfigDict({
       "categorical_columns": (), "continuous_columns": (), "target": "", "test_file": "",
       "continuous_transform": "mode_specific", "max_modes": 10})
+  # Audio (configs/wavegan_*.py, jaxgan.audio): clips resampled to this rate (Hz) and cut or
+  # padded to this many samples.
+  config.audio = ml_collections.ConfigDict({"sample_rate": 16000, "length": 16384})
 
   # Model.
   config.model = "dcgan"
@@ -108,6 +111,17 @@ def base_config() -> ml_collections.ConfigDict:
   config.eval_features = "classifier"
   config.eval_inception_weights = ""
   return config
+
+
+def wgan_gp(config: ml_collections.ConfigDict, *, learning_rate: float, n_critic: int,
+            betas: tuple[float, float] = (0.5, 0.9)) -> None:
+  """Sets `config` to WGAN-GP (Gulrajani et al. 2017): the Wasserstein loss, a gradient
+  penalty of weight 10, `n_critic` D updates per G update, Adam with `betas` for both."""
+  config.loss = "wasserstein"
+  config.d_penalties = ({"name": "gradient_penalty", "weight": 10.0},)
+  config.n_critic = n_critic
+  for optimizer in (config.g_optimizer, config.d_optimizer):
+    optimizer.learning_rate, (optimizer.b1, optimizer.b2) = learning_rate, betas
 
 
 def for_cifar10(config: ml_collections.ConfigDict, num_train_steps: int) -> None:

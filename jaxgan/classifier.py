@@ -3,8 +3,10 @@
 Inception weights cannot be downloaded everywhere; for digit-like data jaxgan trains
 its own LeNet-style CNN on the real training split (as TF-GAN does for MNIST) and
 uses its penultimate layer for Fréchet/kernel distances and precision/recall, and
-its softmax for the classifier score. It is trained once per (dataset, image size,
-seed), saved with orbax under `cache_dir`, and reloaded after.
+its softmax for the classifier score. Audio gets a 1-D CNN over log-power spectrograms
+(`AudioNet`), used the same way (as the WaveGAN paper scores SC09 with a trained
+classifier). It is trained once per (dataset, image size or clip format, seed), saved with
+orbax under `cache_dir`, and reloaded after.
 """
 
 import functools
@@ -20,7 +22,8 @@ import optax
 import orbax.checkpoint as ocp
 import tqdm
 
-from jaxgan import data
+from jaxgan import audio, data
+from jaxgan.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,23 @@ class LeNet(nn.Module):
     return features, nn.Dense(self.num_classes)(features)
 
 
+class AudioNet(nn.Module):
+  """A clip's log-power spectrogram (jaxgan.audio), then two 1-D convolution + max-pool
+  blocks over time (the frequencies as channels), a 128-wide feature layer, and class
+  logits."""
+  num_classes: int = 10
+
+  @nn.compact
+  def __call__(self, clips: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`clips [n, length, 1]` in [-1, 1] -> `(features [n, 128], logits [n, classes])`."""
+    x = audio.log_spectrogram(clips)
+    for width in (64, 128):
+      x = nn.relu(nn.Conv(width, (3,))(x))
+      x = nn.max_pool(x, (2,), (2,))
+    features = nn.relu(nn.Dense(128)(x.reshape(x.shape[0], -1)))
+    return features, nn.Dense(self.num_classes)(features)
+
+
 def embed_in_batches(fn: Callable[[jax.Array], tuple[jax.Array, jax.Array]], images: np.ndarray,
                      batch_size: int) -> tuple[np.ndarray, np.ndarray]:
   """`fn(images) -> (features, probs)` applied `batch_size` images at a time, on the host."""
@@ -50,23 +70,26 @@ def embed_in_batches(fn: Callable[[jax.Array], tuple[jax.Array, jax.Array]], ima
 
 
 class Classifier(NamedTuple):
-  """A trained classifier: `embed(images) -> (features, probs)` in batches, and its test
-  accuracy."""
+  """A trained classifier (`model`, LeNet or AudioNet): `embed(samples) -> (features, probs)`
+  in batches, and its test accuracy."""
   params: dict
   test_accuracy: float
+  model: nn.Module = LeNet()
 
   @property
   def num_classes(self) -> int:
     return self.params["Dense_1"]["bias"].shape[-1]
 
-  def embed(self, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """Features `[n, 128]` and class probabilities `[n, 10]` of images `[n, h, w, c]`."""
-    return embed_in_batches(functools.partial(_embed, self.params), images, batch_size)
+  def embed(self, samples: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Features `[n, 128]` and class probabilities `[n, classes]` of images `[n, h, w, c]`
+    (clips `[n, length, 1]` for AudioNet)."""
+    return embed_in_batches(functools.partial(_embed, self.model, self.params), samples,
+                            batch_size)
 
 
-@jax.jit
-def _embed(params, images):
-  features, logits = LeNet().apply({"params": params}, images)
+@functools.partial(jax.jit, static_argnums=0)
+def _embed(model, params, samples):
+  features, logits = model.apply({"params": params}, samples)
   return features, jax.nn.softmax(logits)
 
 
@@ -74,10 +97,34 @@ def train(name: str, image_size: int, *, data_dir: str | None = None, seed: int 
           epochs: int = 30, batch_size: int = 64) -> Classifier:
   """Trains LeNet on the `train` split of tfds dataset `name` (with labels), measuring
   accuracy on `test`."""
-  images, labels = data.load_split(name, split="train", image_size=image_size, data_dir=data_dir)
-  test_images, test_labels = data.load_split(name, split="test", image_size=image_size,
-                                             data_dir=data_dir)
-  model, optimizer = LeNet(), optax.adam(1e-3)
+  split = functools.partial(data.load_split, name, image_size=image_size, data_dir=data_dir)
+  return fit(LeNet(), split(split="train"), split(split="test"), name=name, seed=seed,
+             epochs=epochs, batch_size=batch_size)
+
+
+def train_audio(name: str, sample_rate: int, length: int, *, data_dir: str | None = None,
+                seed: int = 0, epochs: int = 20, batch_size: int = 64) -> Classifier:
+  """Trains AudioNet on the labelled `train` clips of audio dataset `name` (jaxgan.audio),
+  measuring accuracy on `test`."""
+  split = functools.partial(data.load_clips, name, sample_rate=sample_rate, length=length,
+                            data_dir=data_dir)
+  train_split, test_split = split(split="train"), split(split="test")
+  if train_split[1] is None:
+    raise ConfigError(f"The audio files in {name} are not in subfolders, so they have no labels "
+                      f"to train the classifier whose features measure samples; put each "
+                      f"class's files in a subfolder, or set eval_every_steps=0.")
+  return fit(AudioNet(data.num_classes(name, data_dir)), train_split, test_split, name=name,
+             seed=seed, epochs=epochs, batch_size=batch_size)
+
+
+def fit(model: nn.Module, train_split: tuple[np.ndarray, np.ndarray],
+        test_split: tuple[np.ndarray, np.ndarray], *, name: str, seed: int = 0,
+        epochs: int = 30, batch_size: int = 64) -> Classifier:
+  """Trains `model` (logits second of its outputs) with Adam on `(inputs, labels)`, measuring
+  accuracy on the test split."""
+  images, labels = train_split
+  test_images, test_labels = test_split
+  optimizer = optax.adam(1e-3)
   params = model.init(jax.random.key(seed), images[:1])["params"]
   opt_state = optimizer.init(params)
 
@@ -97,22 +144,43 @@ def train(name: str, image_size: int, *, data_dir: str | None = None, seed: int 
     for i in range(0, len(order) - batch_size + 1, batch_size):
       batch = order[i:i + batch_size]
       params, opt_state = step(params, opt_state, images[batch], labels[batch])
-  _, probs = Classifier(params, 0.0).embed(test_images)
+  _, probs = Classifier(params, 0.0, model).embed(test_images)
   accuracy = float(np.mean(np.argmax(probs, axis=1) == test_labels))
-  return Classifier(params, accuracy)
+  return Classifier(params, accuracy, model)
 
 
 def load_or_train(name: str, image_size: int, *, cache_dir: str, data_dir: str | None = None,
                   seed: int = 0) -> Classifier:
-  """The classifier for `name` at `image_size`, trained and saved on first use."""
-  path = os.path.abspath(os.path.join(cache_dir, f"{name}_{image_size}px_seed{seed}"))
+  """The classifier for image dataset `name` at `image_size`, trained and saved on first
+  use."""
+  return _load_or_train(os.path.join(cache_dir, f"{name}_{image_size}px_seed{seed}"), LeNet,
+                        lambda: train(name, image_size, data_dir=data_dir, seed=seed))
+
+
+def load_or_train_audio(name: str, sample_rate: int, length: int, *, cache_dir: str,
+                        data_dir: str | None = None, seed: int = 0) -> Classifier:
+  """The classifier for audio dataset `name` (a folder: as its files are now) in clips of
+  `length` samples at `sample_rate` Hz, trained and saved on first use."""
+  stored = (audio.folder_builder(name, sample_rate, data_dir).builder_config.name
+            if os.path.isdir(name) else name)
+  return _load_or_train(
+      os.path.join(cache_dir, f"{stored}_{length}at{sample_rate}hz_seed{seed}"), AudioNet,
+      lambda: train_audio(name, sample_rate, length, data_dir=data_dir, seed=seed))
+
+
+def _load_or_train(path: str, model_class: type[nn.Module],
+                   train_it: Callable[[], Classifier]) -> Classifier:
+  """The classifier saved at `path` (a `model_class`), or `train_it()`'s, saved there."""
+  path = os.path.abspath(path)
   checkpointer = ocp.StandardCheckpointer()
   if os.path.isdir(path):
     restored = checkpointer.restore(path)
-    return Classifier(restored["params"], float(restored["test_accuracy"]))
-  log.info("Training the %s feature classifier at %dpx (once; saved to %s).", name, image_size,
+    params = restored["params"]
+    return Classifier(params, float(restored["test_accuracy"]),
+                      model_class(params["Dense_1"]["bias"].shape[-1]))
+  log.info("Training the feature classifier %s (once; saved to %s).", os.path.basename(path),
            path)
-  classifier = train(name, image_size, data_dir=data_dir, seed=seed)
+  classifier = train_it()
   checkpointer.save(path, {"params": classifier.params,
                            "test_accuracy": np.float32(classifier.test_accuracy)})
   checkpointer.wait_until_finished()

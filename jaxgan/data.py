@@ -1,12 +1,13 @@
-"""Input data: image datasets through tensorflow-datasets, 2-D Gaussian mixtures, words
-(jaxgan.text) and tables (jaxgan.tabular).
+"""Input data: image and audio datasets through tensorflow-datasets (audio: jaxgan.audio),
+2-D Gaussian mixtures, words (jaxgan.text) and tables (jaxgan.tabular).
 
 A `Dataset` gives the batch of any step as a pure function of `(seed, step)`, so
 a resumed run reads exactly the batches an uninterrupted one would have.
 Image datasets are read once through tfds' random-access `data_source`
 (array_record files, no TensorFlow needed), resized to the model's size, and held
 in memory as uint8; batches are scaled to [-1, 1] (or thresholded to {-1, 1} when
-binarised). Words are batches of one-hot characters `[batch, length, vocabulary]`;
+binarised). Audio clips are held as float32 `[n, length, 1]` in [-1, 1] at the config's
+sample rate. Words are batches of one-hot characters `[batch, length, vocabulary]`;
 tables, of encoded rows `[batch, width]`, drawn by training-by-sampling when conditional.
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxgan import sklearn_digits  # noqa: F401  (registers the tfds builder)
-from jaxgan import tabular, text
+from jaxgan import audio, tabular, text
 from jaxgan.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class Dataset(NamedTuple):
   with `num_classes > 0`, `(samples, int32 labels [batch_size])`. `batch(step, batch_size,
   rows)` reads only those rows of that batch (a process's share). A mixture has its
   `mode_centers [modes, d]`; text has `decode(samples) -> strings`; a table, its `table`
-  (jaxgan.tabular), which decodes rows."""
+  (jaxgan.tabular), which decodes rows; audio, its `sample_rate` (Hz)."""
   name: str
   data_shape: tuple[int, ...]
   batch: Callable[..., Batch]
@@ -48,6 +49,7 @@ class Dataset(NamedTuple):
   mode_centers: np.ndarray | None = None
   decode: Callable[[np.ndarray], list[str]] | None = None
   table: tabular.Table | None = None
+  sample_rate: int = 0
 
 
 def _mixture(centers: np.ndarray, std: float) -> tuple[np.ndarray, float]:
@@ -62,6 +64,8 @@ MIXTURES: dict[str, tuple[np.ndarray, float]] = {
                                 axis=-1).reshape(-1, 2), 0.05),
 }
 BUNDLED_IMAGES = ("sklearn_digits",)
+# Datasets tfds prepares from what is on disk, never downloaded: made again if damaged.
+LOCAL = (*BUNDLED_IMAGES, audio.SPOKEN_DIGITS, "wav_folder")
 DOWNLOADABLE_IMAGES = ("mnist", "fashion_mnist", "cifar10")
 # tfds' own mirror, which it tries first for every dataset it downloads.
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
@@ -175,7 +179,8 @@ def _builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
     raise ConfigError(
         f"Unknown dataset {name!r}. Known: {', '.join(BUNDLED_IMAGES + DOWNLOADABLE_IMAGES)}, "
         f"{', '.join(MIXTURES)}, {text.ENGLISH_WORDS} or a word list PATH.txt, a table "
-        f"{tabular.STATSMODELS}NAME or PATH.csv, or another tfds image dataset.") from None
+        f"{tabular.STATSMODELS}NAME or PATH.csv, audio {audio.SPOKEN_DIGITS} or a folder of "
+        f"WAV files, or another tfds image dataset.") from None
 
 
 def num_classes(name: str, data_dir: str | None = None) -> int:
@@ -185,6 +190,13 @@ def num_classes(name: str, data_dir: str | None = None) -> int:
   if text.is_word_data(name):
     raise ConfigError(f"Word list {name!r} has no class labels, so it cannot train a "
                       f"conditional GAN; set conditional=False.")
+  if os.path.isdir(name):  # A folder of audio files: its subfolders are the classes.
+    classes = audio.audio_files(name)[1]
+    if not classes:
+      raise ConfigError(f"The audio files in {name} are not in subfolders, so they have no "
+                        f"class labels and cannot train a conditional GAN; set "
+                        f"conditional=False, or put each class's files in a subfolder.")
+    return len(classes)
   features = _builder(name, data_dir).info.features
   label = features["label"] if "label" in features else None
   if not isinstance(label, tfds.features.ClassLabel):
@@ -225,7 +237,7 @@ def _prepare(builder: tfds.core.DatasetBuilder, *, download: bool) -> None:
   """Prepares a dataset that is not prepared yet: the bundled ones from their package,
   others by download if allowed. Whatever a failed attempt made is removed."""
   name, root = builder.name, builder.data_dir_root
-  bundled = name in BUNDLED_IMAGES
+  bundled = name in LOCAL
   if bundled:
     log.info("Preparing %s in %s (once).", name, os.path.join(root, name))
   elif not download:
@@ -265,32 +277,57 @@ class DamagedDatasetError(ConfigError):
                      f"(--config.download=True).")
 
 
-def load_images(name: str, *, split: str, data_dir: str | None, download: bool,
-                with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-  """The `image` feature of a tfds split as uint8 `[n, h, w, c]` (and the `label`
-  feature `[n]` if `with_labels`), preparing the dataset if allowed. A bundled dataset
-  whose files are damaged is prepared again."""
-  builder = _builder(name, data_dir)
+def _examples(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: str,
+              download: bool) -> list[dict]:
+  """Every example of a split of `make_builder()`'s dataset, preparing it if allowed. A local
+  dataset (bundled, or from files on disk) whose prepared files are damaged is prepared
+  again."""
+  builder = make_builder()
   if not builder.is_prepared():
     _prepare(builder, download=download)
   if split not in builder.info.splits:
-    raise ConfigError(f"Dataset {name!r} has no split {split!r}; it has "
+    raise ConfigError(f"Dataset {builder.name!r} has no split {split!r}; it has "
                       f"{', '.join(builder.info.splits)}.")
   try:
-    examples = _read_split(builder, split)
+    return _read_split(builder, split)
   except DamagedDatasetError as e:
-    if name not in BUNDLED_IMAGES:
+    if builder.name not in LOCAL:
       raise
     log.warning("%s; preparing it again.", e.problem)
     shutil.rmtree(e.folder)
-    builder = _builder(name, data_dir)
+    builder = make_builder()
     _prepare(builder, download=False)
-    examples = _read_split(builder, split)
+    return _read_split(builder, split)
+
+
+def load_images(name: str, *, split: str, data_dir: str | None, download: bool,
+                with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+  """The `image` feature of a tfds split as uint8 `[n, h, w, c]` (and the `label`
+  feature `[n]` if `with_labels`), preparing the dataset if allowed."""
+  examples = _examples(lambda: _builder(name, data_dir), split=split, download=download)
   images = np.stack([example["image"] for example in examples])
   images = images if images.ndim == 4 else images[..., None]
   if with_labels:
     return images, np.array([example["label"] for example in examples])
   return images
+
+
+def load_clips(name: str, *, split: str, sample_rate: int, length: int,
+               data_dir: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+  """An audio dataset's split (jaxgan.audio: `spoken_digits`, or a folder of audio files)
+  as float32 clips `[n, length, 1]` in [-1, 1] at `sample_rate` Hz, cut or padded at the
+  end, and their labels `[n]` (None for files that are not in subfolders)."""
+  if os.path.isdir(name):
+    make_builder = lambda: audio.folder_builder(name, sample_rate, data_dir)  # noqa: E731
+  else:
+    make_builder = lambda: _builder(name, data_dir)  # noqa: E731
+  examples = _examples(make_builder, split=split, download=False)
+  rate = audio.stored_rate(make_builder())
+  clips = audio.fit_length([audio.resample(example["audio"] / np.float32(32768), rate,
+                                           sample_rate) for example in examples], length)
+  labels = np.array([example["label"] for example in examples]) if (
+      examples and "label" in examples[0]) else None
+  return np.clip(clips, -1.0, 1.0).astype(np.float32)[..., None], labels
 
 
 def load_split(name: str, *, split: str, image_size: int, data_dir: str | None,
@@ -304,11 +341,13 @@ def load_split(name: str, *, split: str, image_size: int, data_dir: str | None,
 
 def get(name: str, *, seed: int, image_size: int, split: str = "train",
         data_dir: str | None = None, download: bool = False, with_labels: bool = False,
-        binarized: bool = False, sequence_length: int = 0) -> Dataset:
+        binarized: bool = False, sequence_length: int = 0,
+        sample_rate: int = audio.STORED_RATE, clip_length: int = 16384) -> Dataset:
   """The dataset `name`: a 2-D mixture (`ring8`, `grid25`), a word list (jaxgan.text) as
   sequences of `sequence_length` characters, a table (jaxgan.tabular, column kinds
-  inferred), or a tfds image dataset resized to `image_size` (and `binarized` to {-1, 1} if asked); `with_labels` for batches of
-  `(samples, labels)`."""
+  inferred), audio (jaxgan.audio) as clips of `clip_length` samples at `sample_rate` Hz, or
+  a tfds image dataset resized to `image_size` (and `binarized` to {-1, 1} if asked);
+  `with_labels` for batches of `(samples, labels)`."""
   if name in MIXTURES:
     return mixture_dataset(name, seed, with_labels=with_labels)
   if tabular.is_table_data(name):
@@ -316,6 +355,11 @@ def get(name: str, *, seed: int, image_size: int, split: str = "train",
   classes = num_classes(name, data_dir) if with_labels else 0  # Words have none: raises.
   if text.is_word_data(name):
     return words_dataset(name, seed, sequence_length)
+  if audio.is_audio_data(name):
+    clips, labels = load_clips(name, split=split, sample_rate=sample_rate, length=clip_length,
+                               data_dir=data_dir)
+    return array_dataset(name, clips, seed, labels if with_labels else None, classes,
+                         transform=lambda x: x)._replace(sample_rate=sample_rate)
   loaded = load_images(name, split=split, data_dir=data_dir, download=download,
                        with_labels=with_labels)
   images, labels = loaded if with_labels else (loaded, None)
@@ -332,7 +376,9 @@ def from_config(config: ml_collections.ConfigDict) -> Dataset:
   return get(config.dataset, seed=config.seed, image_size=config.image_size,
              data_dir=config.data_dir or None, download=config.download,
              with_labels=config.conditional, binarized=config.get("binarized", False),
-             sequence_length=config.get("sequence_length", 0))
+             sequence_length=config.get("sequence_length", 0),
+             **({"sample_rate": config.audio.sample_rate, "clip_length": config.audio.length}
+                if "audio" in config else {}))
 
 
 def conditions(config: ml_collections.ConfigDict) -> tuple[int, tuple[float, ...] | None]:

@@ -8,7 +8,9 @@ generator, a grid of every scale (`scales.png`) to `WORKDIR/eval/step_<n>/`. For
 writes the strings (`samples.txt`, one a line, and a picture of the first 64) and prints
 their length histogram beside the held-out words' (also in `metrics.json`). For a table it
 writes the rows (`samples.csv`), a picture of every column beside the held-out rows, and
-each column's distance from them (printed, and in `metrics.json`).
+each column's distance from them (printed, and in `metrics.json`). For audio it writes a
+grid of clips as one WAV file (`samples.wav`) with their spectrograms (`samples.png`), and the
+first 100 clips alone (`clips/00000.wav`, ..., with `_class<k>` when conditional).
 """
 
 import json
@@ -21,7 +23,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl import app, flags
 
-from jaxgan import checkpointing, data, evaluation, metrics, pictures, tabular, text, trainer
+from jaxgan import (audio, checkpointing, data, evaluation, metrics, pictures, tabular, text,
+                    trainer)
 from jaxgan.state import init_state
 
 flags.DEFINE_string("workdir", None, "The training workdir.", required=True)
@@ -81,6 +84,16 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
     pictures.save_png(os.path.join(out_dir, "samples.png"),
                       pictures.table_picture(rows, table.test, table.categorical))
     results_file["columns"] = metrics.column_distances(table.test, rows, table.categorical)
+  elif evaluator.kind == "audio":  # 32 clips, or 4 per class when conditional; 100 alone.
+    grid = np.asarray(evaluation.generate_fn(gan)(g, *evaluation.grid_inputs(
+        gan, jax.random.key(seed + 2), 4 * gan.num_classes or 32)))
+    rate = config.audio.sample_rate
+    audio.write_wav(os.path.join(out_dir, "samples.wav"), grid, rate)
+    pictures.save_png(os.path.join(out_dir, "samples.png"), evaluation.grid_picture(gan, grid))
+    os.makedirs(os.path.join(out_dir, "clips"), exist_ok=True)
+    for i, clip in enumerate(samples[:100]):
+      label = "" if labels is None else f"_class{labels[i]}"
+      audio.write_wav(os.path.join(out_dir, "clips", f"{i:05d}{label}.wav"), clip[None], rate)
   elif samples.ndim == 2:
     dataset = data.get(config.dataset, seed=seed, image_size=0)
     pictures.save_png(os.path.join(out_dir, "samples.png"), pictures.scatter_picture(

@@ -5,12 +5,15 @@ measured against the real training split in the features of jaxgan's own classif
 (jaxgan.classifier), or with `eval_features="inception"` in InceptionV3's pool
 features (standard FID; jaxgan.inception, weights from disk); 2-D mixtures by their
 modes; words by how many are real words, and by their character n-grams against the
-held-out words (jaxgan.metrics.word_metrics); table rows by their columns' distributions and
-associations against the held-out rows, and by machine-learning efficacy (a model fitted to
-generated rows, scored on held-out ones; jaxgan.metrics.table_metrics). Samples of a conditional GAN are drawn for
-every class equally often, and `eval/class_accuracy` says how often they are recognised
-as the class asked for (by jaxgan's classifier, or the nearest mode); those of a
-conditional table GAN, with conditions as often as the data have them.
+held-out words (jaxgan.metrics.word_metrics); audio clips in the features of a 1-D
+classifier trained once on the real clips (jaxgan.classifier.AudioNet), and by the distance
+between average log-power spectra (jaxgan.metrics.spectrum_distance); table rows by their
+columns' distributions and associations against the held-out rows, and by machine-learning
+efficacy (a model fitted to generated rows, scored on held-out ones;
+jaxgan.metrics.table_metrics). Samples of a conditional GAN are drawn for every class
+equally often, and `eval/class_accuracy` says how often they are recognised as the class
+asked for (by jaxgan's classifier, or the nearest mode); those of a conditional table GAN,
+with conditions as often as the data have them.
 """
 
 import functools
@@ -23,14 +26,16 @@ import ml_collections
 import numpy as np
 import pandas as pd
 
-from jaxgan import classifier, data, inception, layers, metrics, pictures, tabular, text
+from jaxgan import (audio, classifier, data, inception, layers, metrics, pictures, tabular,
+                    text)
 from jaxgan.errors import ConfigError
 from jaxgan.state import GAN, Player, balanced_labels, sample_latents
 from jaxgan.step import generate, generate_outputs
 
 # The metric each kind of data is judged by, and whether higher is better.
 MAIN_METRIC = {"images": ("eval/fid", "min"), "mixture": ("eval/modes", "max"),
-               "words": ("eval/js_4", "min"), "table": ("eval/marginal", "min")}
+               "words": ("eval/js_4", "min"), "table": ("eval/marginal", "min"),
+               "audio": ("eval/fid", "min")}
 # The share of a table's training rows that stands for a small real dataset, to augment.
 SMALL_TABLE_FRACTION = 0.1
 FEATURES = ("classifier", "inception")
@@ -46,6 +51,9 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         f"eval_features='inception' needs pytorch-fid's InceptionV3 weights on disk; "
         f"eval_inception_weights={config.eval_inception_weights!r} is not a file. Download "
         f"{inception.WEIGHTS_URL} once and set --config.eval_inception_weights=PATH.")
+  if config.eval_features == "inception" and _kind(config.dataset) == "audio":
+    raise ConfigError("InceptionV3 measures images; audio is measured in the features of "
+                      "jaxgan's audio classifier: set eval_features='classifier'.")
 
 
 def sample(gan: GAN, g: Player, rng: jax.Array, num: int, batch_size: int = 500,
@@ -79,14 +87,17 @@ def grid_picture(gan: GAN, samples: np.ndarray, dataset: data.Dataset | None = N
                  ) -> np.ndarray:
   """The picture of samples made from `grid_inputs`: images one row per class when
   conditional, else a near-square grid; 2-D points over the dataset's mode centres if it
-  has them; the strings, for text."""
+  has them; the strings, for text; the spectrograms, for audio clips `[n, length, 1]`."""
   if dataset is not None and dataset.decode is not None:
     return pictures.text_picture(dataset.decode(samples))
   if dataset is not None and dataset.table is not None:
     table = dataset.table
     return pictures.table_picture(tabular.decode(table, samples), table.train, table.categorical)
+  cols = len(samples) // gan.num_classes if gan.num_classes else None
+  if samples.ndim == 3 and samples.shape[-1] == 1:
+    return pictures.spectrogram_grid(samples, cols)
   if samples.ndim == 4 and gan.num_classes:
-    return pictures.image_grid(samples, cols=len(samples) // gan.num_classes)
+    return pictures.image_grid(samples, cols)
   return pictures.samples_picture(samples, None if dataset is None else dataset.mode_centers)
 
 
@@ -101,12 +112,14 @@ def _kind(dataset: str) -> str:
     return "mixture"
   if tabular.is_table_data(dataset):
     return "table"
+  if audio.is_audio_data(dataset):
+    return "audio"
   return "words" if text.is_word_data(dataset) else "images"
 
 
 class Evaluator:
   """Holds what is fixed across evaluations of one run: the feature extractor and the real
-  features (images), the mixture (2-D points), the word list (words), or the table and
+  features (images, audio), the mixture (2-D points), the word list (words), or the table and
   its reference scores (tables)."""
 
   def __init__(self, config: ml_collections.ConfigDict, *, cache_dir: str):
@@ -125,6 +138,14 @@ class Evaluator:
       self.table_references = {  # Constant: fitted to real rows.
           "efficacy_real": self._efficacy(self.table.train),
           "efficacy_small_real": self._efficacy(self.small_table)}
+    if self.kind == "audio":
+      clip_format = {"sample_rate": config.audio.sample_rate, "length": config.audio.length}
+      self.extractor = classifier.load_or_train_audio(
+          config.dataset, **clip_format, cache_dir=cache_dir, data_dir=config.data_dir or None)
+      self.real_clips, _ = data.load_clips(config.dataset, split="train",
+                                           data_dir=config.data_dir or None, **clip_format)
+      self.real_features, _ = self.extractor.embed(self.real_clips)
+      self.data_shape = self.real_clips.shape[1:]
     if self.kind == "images":
       if self.features == "inception":
         self.extractor = inception.InceptionFeatures(inception.load(
@@ -149,7 +170,7 @@ class Evaluator:
     `{"eval/classes_covered": classes}` in the classifier's features."""
     if self.kind == "mixture":
       return {"eval/modes": len(data.MIXTURES[self.config.dataset][0])}
-    if self.kind == "images" and self.features == "classifier":
+    if self.kind in ("images", "audio") and self.features == "classifier":
       return {"eval/classes_covered": self.extractor.num_classes}
     return {}
 
@@ -176,6 +197,10 @@ class Evaluator:
     if self.features == "inception":
       return (f"{measured} in InceptionV3 pool features (pytorch-fid weights from "
               f"{self.config.eval_inception_weights})")
+    if self.kind == "audio":
+      return (f"{measured} in the features of jaxgan's audio classifier (test accuracy "
+              f"{self.extractor.test_accuracy:.3f}); spectrum_db: the RMS difference of the "
+              f"average log-power spectra")
     return (f"{measured} in the features of jaxgan's classifier (test accuracy "
             f"{self.extractor.test_accuracy:.3f})")
 
@@ -208,6 +233,8 @@ class Evaluator:
         results |= {"classifier_score": metrics.classifier_score(probs),
                     **metrics.class_coverage(probs)}
         predicted = np.argmax(probs, axis=-1)
+      if self.kind == "audio":
+        results["spectrum_db"] = metrics.spectrum_distance(self.real_clips, samples)
     if labels is not None and predicted is not None:
       results["class_accuracy"] = np.mean(predicted == labels)
     return {f"eval/{k}": float(v) for k, v in results.items()}, samples, labels

@@ -252,3 +252,70 @@ class Conv(_TorchGeometryConv):
   """`nn.Conv` with PyTorch geometry and the fast input gradient of `conv`; kernel
   `[k, k, in, features]` (HWIO)."""
   transposed = False
+
+
+def _ordinary_conv_1d(inputs: Array, kernel: Array, left: int, right: int) -> Array:
+  """Stride-1 correlation of `[n, length, in]` with `[taps, in, out]`, padded by `left` and
+  `right` zeros (negative: cropped), as one matmul over the `taps` shifted copies of the
+  input: its gradients, and theirs (a gradient penalty's), are matmuls too, where XLA:CPU
+  runs the kernel gradients of convolutions slowly."""
+  taps = kernel.shape[0]
+  padded = lax.pad(inputs, jnp.zeros((), inputs.dtype), [(0, 0, 0), (left, right, 0), (0, 0, 0)])
+  length = padded.shape[1] - taps + 1
+  patches = jnp.concatenate([padded[:, t:t + length] for t in range(taps)], axis=-1)
+  return patches @ kernel.reshape(-1, kernel.shape[-1])
+
+
+def strided_conv_1d(inputs: Array, kernel: Array, stride: int) -> Array:
+  """`nn.Conv(strides=stride, padding="SAME")` over `[n, length, in]` (length divisible by
+  `stride`), kernel `[k, in, out]`, computed as a stride-1 convolution over blocks of
+  `stride` samples ("space to depth"): the same values, and gradients without the
+  lhs-dilated convolutions XLA:CPU runs slowly."""
+  n, length, channels = inputs.shape
+  k = kernel.shape[0]
+  taps = -(-k // stride)  # Kernel blocks, the kernel zero-padded to taps * stride.
+  left = max(k - stride, 0) // 2  # SAME: padding k - stride in all, the larger half right.
+  right = taps * stride - stride - left
+  blocks = jnp.pad(inputs, ((0, 0), (left, right), (0, 0))).reshape(n, -1, stride * channels)
+  kernel = jnp.pad(kernel, ((0, taps * stride - k), (0, 0), (0, 0)))
+  return _ordinary_conv_1d(blocks, kernel.reshape(taps, stride * channels, -1), 0, 0)
+
+
+def conv_transpose_1d(inputs: Array, kernel: Array, stride: int) -> Array:
+  """`nn.ConvTranspose(strides=stride, padding="SAME")` over `[n, length, in]` ->
+  `[n, stride * length, out]`, kernel `[k, in, out]`, computed as one stride-1 convolution
+  to `stride` phases of the output, interleaved ("depth to space"): the same values, and
+  none of the inserted zeros XLA:CPU would multiply."""
+  n, length, _ = inputs.shape
+  k, _, features = kernel.shape
+  # lax.conv_transpose's SAME padding: the input dilated by `stride`, padded by `lead` on
+  # the left, correlated with the kernel. Output sample stride * m + p then sees input m + u
+  # through tap stride * u + lead - p, for every u that makes it a tap.
+  lead = k - 1 if stride > k - 1 else -(-(k + stride - 2) // 2)
+  offsets = range(-(-(-lead) // stride), (k - 1 + stride - 1 - lead) // stride + 1)
+  phases = []
+  for p in range(stride):
+    taps = [stride * u + lead - p for u in offsets]
+    phases.append(jnp.stack([kernel[t] if 0 <= t < k else jnp.zeros_like(kernel[0])
+                             for t in taps]))
+  combined = jnp.concatenate(phases, axis=-1)  # [len(offsets), in, stride * out]
+  outputs = _ordinary_conv_1d(inputs, combined, -offsets[0], offsets[-1])
+  return outputs.reshape(n, length * stride, features)
+
+
+class StridedConv1D(nn.Module):
+  """`nn.Conv(features, (kernel_size,), strides=stride, padding="SAME")`, or
+  `nn.ConvTranspose` of that geometry when `transposed` (same parameters and initialisers),
+  computed by `strided_conv_1d` / `conv_transpose_1d`."""
+  features: int
+  kernel_size: int
+  stride: int
+  transposed: bool = False
+
+  @nn.compact
+  def __call__(self, inputs: Array) -> Array:
+    kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                        (self.kernel_size, inputs.shape[-1], self.features))
+    convolve = conv_transpose_1d if self.transposed else strided_conv_1d
+    outputs = convolve(inputs, kernel.astype(inputs.dtype), self.stride)
+    return outputs + self.param("bias", nn.initializers.zeros, (self.features,))

@@ -5,7 +5,7 @@ import collections
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import signal, stats
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import f1_score, r2_score
@@ -233,6 +233,21 @@ def word_metrics(generated: list[str], train: set[str], held_out: set[str], *,
   results["length_tv"] = 0.5 * np.abs(length_histogram(generated, max_length)
                                       - length_histogram(reference, max_length)).sum()
   return {k: float(v) for k, v in results.items()}
+
+
+def mean_log_spectrum(clips: np.ndarray, window: int = 256) -> np.ndarray:
+  """The average power spectrum of clips `[n, length(, 1)]` in dB, `[window / 2 + 1]` bins
+  (Welch's method: Hann windows of `window` samples, half overlapping)."""
+  _, power = signal.welch(clips.reshape(len(clips), -1), nperseg=window, axis=-1)
+  return 10.0 * np.log10(power.mean(axis=0) + 1e-12)
+
+
+def spectrum_distance(real: np.ndarray, fake: np.ndarray, window: int = 256) -> float:
+  """How far the average log-power spectra of two sets of clips are apart: the root mean
+  square, over frequency bins, of their difference in dB (0 for the same spectrum; 6.02
+  for clips twice as loud at every frequency)."""
+  difference = mean_log_spectrum(real, window) - mean_log_spectrum(fake, window)
+  return float(np.sqrt(np.mean(difference ** 2)))
 
 
 def ks_distance(real: np.ndarray, fake: np.ndarray) -> float:

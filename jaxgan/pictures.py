@@ -1,5 +1,5 @@
 """Pictures: sample grids, 2-D samples over the mode centres, generated text, table columns,
-and plots of the metrics."""
+spectrograms of audio clips, and plots of the metrics."""
 
 import json
 import math
@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
+
+from jaxgan import audio
 
 
 def image_grid(images: np.ndarray, cols: int | None = None, *, min_size: int = 64
@@ -25,6 +27,16 @@ def image_grid(images: np.ndarray, cols: int | None = None, *, min_size: int = 6
     r, q = divmod(i, cols)
     grid[1 + r * (h + 1):(r + 1) * (h + 1), 1 + q * (w + 1):(q + 1) * (w + 1)] = image
   return grid
+
+
+def spectrogram_grid(clips: np.ndarray, cols: int | None = None) -> np.ndarray:
+  """Clips `[n, length, 1]` as a grid of their log-power spectrograms (jaxgan.audio, windows
+  of 128 samples; time across, stretched to at least square, low frequencies at the bottom,
+  -100 dB black to 0 dB white)."""
+  spectrograms = np.asarray(audio.log_spectrogram(clips, window=128))  # [n, frames, bins]
+  stretch = max(1, round(spectrograms.shape[2] / spectrograms.shape[1]))
+  images = np.repeat(np.swapaxes(spectrograms, 1, 2)[:, ::-1, :, None], stretch, axis=2)
+  return image_grid(np.clip(images, -1.0, 1.0), cols)
 
 
 def save_png(path: str, image: np.ndarray) -> None:

@@ -76,8 +76,8 @@ def _apply(module: nn.Module, dtype: str, params: Any, batch_stats: Any,
            noise_rng: jax.Array | None = None, **model_kwargs) -> tuple[jax.Array, Any]:
   """`module(inputs)`, or `module(inputs, labels)` when conditional, computed in `dtype`
   (float32 outputs), and its new BatchNorm/spectral-norm statistics (unchanged unless
-  `train`). `noise_rng` feeds a generator's own noise (its `"noise"` stream: sampled
-  discrete outputs)."""
+  `train`). `noise_rng` feeds a model's own randomness (its `"noise"` stream: a generator's
+  sampled discrete outputs, a discriminator's phase shuffle)."""
   if jnp.dtype(dtype) != jnp.float32:  # Mixed precision: float32 parameters, computed in `dtype`.
     params, inputs = _cast((params, inputs), dtype)
   variables = {"params": params, "batch_stats": batch_stats} if batch_stats else {"params": params}
@@ -101,22 +101,26 @@ def _cast(tree: Any, dtype: str | jnp.dtype) -> Any:
 
 def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: jax.Array,
                   labels: jax.Array | None, rng: jax.Array) -> tuple[jax.Array, Any]:
-  """D's logits `[batch]` on `samples` (of classes `labels`), with instance noise when it is on."""
+  """D's logits `[batch]` on `samples` (of classes `labels`), with instance noise when it is
+  on; `rng` also feeds D's own randomness."""
   if ctx.noise_std is not None:  # Each array of D's input (e.g. each scale) gets its own.
     leaves, tree = jax.tree.flatten(samples)
     keys = jax.random.split(rng, len(leaves)) if len(leaves) > 1 else [rng]
     samples = tree.unflatten([x + ctx.noise_std * jax.random.normal(key, x.shape)
                               for x, key in zip(leaves, keys)])
-  return _apply_d(gan, ctx, d_params, d_stats, samples, labels)
+  return _apply_d(gan, ctx, d_params, d_stats, samples, labels,
+                  noise_rng=jax.random.fold_in(rng, 1))
 
 
 def _apply_d(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: Any,
-             labels: jax.Array | None, *, train: bool = True) -> tuple[jax.Array, Any]:
-  """D's logits `[batch / packing]` (every D call, penalties' too), and its new statistics."""
+             labels: jax.Array | None, *, train: bool = True,
+             noise_rng: jax.Array | None = None) -> tuple[jax.Array, Any]:
+  """D's logits `[batch / packing]` (every D call, penalties' too), and its new statistics;
+  `noise_rng` feeds D's own randomness (WaveGAN's phase shuffle), if it has any."""
   if gan.packing > 1:
     samples = jax.tree.map(lambda x: regularizers.pack(x, gan.packing), samples)
   return _apply(gan.discriminator, gan.compute_dtype, d_params, d_stats, samples, labels,
-                train=train, **ctx.model_kwargs)
+                train=train, noise_rng=noise_rng, **ctx.model_kwargs)
 
 
 def _real_inputs(gan: GAN, ctx: _Context, real: jax.Array) -> Any:
@@ -199,7 +203,8 @@ def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
   loss = gan.loss.discriminator(adversarial_real, adversarial_fake)
 
   def d_fn(x):
-    return _apply_d(gan, ctx, d_params, d.batch_stats, x, real_labels)[0]
+    return _apply_d(gan, ctx, d_params, d.batch_stats, x, real_labels,
+                    noise_rng=jax.random.fold_in(penalty_rng, 1))[0]
 
   terms = {}
   for penalty, key in zip(gan.d_penalties, jax.random.split(penalty_rng, len(gan.d_penalties))):

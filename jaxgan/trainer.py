@@ -18,6 +18,7 @@ import numpy as np
 import optax
 
 from jaxgan import (
+  audio,
   checkpointing,
   data,
   evaluation,
@@ -217,7 +218,8 @@ def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array 
                   samples_dir: str, dataset: data.Dataset, writer: MetricWriter) -> None:
   """`samples/step_<n>.png` from G on the fixed `(latents, labels)`, and `ema_step_<n>.png`
   from the EMA G if there is one (for text also `.txt`, one string a line; for a table
-  `.csv`); the same pictures to TensorBoard."""
+  `.csv`; for audio `.wav`, the clips one after another); the same pictures to
+  TensorBoard."""
   generators = {"": state.g} if state.g_ema is None else {"": state.g, "ema_": state.g_ema}
   step = int(state.step)
   for prefix, g in generators.items():
@@ -229,6 +231,8 @@ def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array 
       evaluation.save_strings(path + ".txt", dataset.decode(samples))
     if dataset.table is not None:
       tabular.decode(dataset.table, samples).to_csv(path + ".csv", index=False)
+    if dataset.sample_rate:
+      audio.write_wav(path + ".wav", samples, dataset.sample_rate)
     writer.write_picture(step, f"{prefix}samples", picture)
 
 

@@ -12,9 +12,11 @@ from jaxgan.errors import ConfigError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
                  if not p.endswith("__init__.py"))
-OFFLINE = ("sklearn_digits", "ring8", "grid25", "english_words", "statsmodels:anes96")
-# What the fixed samples are written as besides their picture: strings, table rows.
-WRITTEN = {"english_words": [".png", ".txt"], "statsmodels:anes96": [".csv", ".png"]}
+OFFLINE = ("sklearn_digits", "ring8", "grid25", "english_words", "statsmodels:anes96",
+           "spoken_digits")
+# What the fixed samples are written as besides their picture: strings, table rows, clips.
+WRITTEN = {"english_words": [".png", ".txt"], "statsmodels:anes96": [".csv", ".png"],
+           "spoken_digits": [".png", ".wav"]}
 
 
 @pytest.mark.parametrize("name", CONFIGS)

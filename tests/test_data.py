@@ -130,7 +130,7 @@ def test_damaged_bundled_digits_are_prepared_again(tmp_path, caplog):
 def test_a_damaged_downloaded_dataset_names_its_folder_and_the_fix(tmp_path, monkeypatch):
   data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path), download=False)
   folder = _damage(tmp_path)
-  monkeypatch.setattr(data, "BUNDLED_IMAGES", ())  # Treated like mnist: never re-made silently.
+  monkeypatch.setattr(data, "LOCAL", ())  # Treated like mnist: never re-made silently.
   with pytest.raises(ValueError, match=f"in {folder} cannot be read .*Corrupted.*Delete {folder} "
                                        f"and prepare the dataset again"):
     data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path), download=False)

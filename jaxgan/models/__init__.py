@@ -2,7 +2,8 @@
 
 Every generator maps latents `[batch, latent_dim]` to samples `[batch, *data_shape]`
 in `[-1, 1]` (or unbounded, for `output_activation="identity"`; one-hot characters
-`[batch, length, vocabulary]` for the character model); every
+`[batch, length, vocabulary]` for the character model, clips `[batch, length, 1]` for
+WaveGAN); every
 discriminator maps samples to logits `[batch]`, never probabilities.
 Both take `train` to switch BatchNorm between batch and running statistics.
 
@@ -19,7 +20,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import flax.linen as nn
 
-from jaxgan.models import dcgan, mlp, msg, progressive, resnet, sequence, table
+from jaxgan.models import dcgan, mlp, msg, progressive, resnet, sequence, table, wavegan
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
@@ -28,6 +29,7 @@ from jaxgan.models.progressive import ProgressiveDiscriminator, ProgressiveGener
 from jaxgan.models.resnet import ResNetDiscriminator, ResNetGenerator
 from jaxgan.models.sequence import CharDiscriminator, CharGenerator
 from jaxgan.models.table import TableGenerator
+from jaxgan.models.wavegan import WaveGANDiscriminator, WaveGANGenerator
 from jaxgan.registry import Registry
 
 
@@ -61,6 +63,7 @@ MODELS = Registry("model", {
     "char_resnet": ModelPair(CharGenerator, CharDiscriminator, sequence.check_data_shape),
     "tabular": ModelPair(TableGenerator, MLPDiscriminator, table.check_data_shape,
                          data_kwargs=table.data_kwargs),
+    "wavegan": ModelPair(WaveGANGenerator, WaveGANDiscriminator, wavegan.check_data_shape),
 })
 
 
@@ -72,4 +75,5 @@ def get(name: str) -> ModelPair:
 __all__ = ["CharDiscriminator", "CharGenerator", "DCGANDiscriminator", "DCGANGenerator",
            "MLPDiscriminator", "MLPGenerator", "MODELS", "MSGDiscriminator", "MSGGenerator",
            "ModelPair", "ProgressiveDiscriminator", "ProgressiveGenerator",
-           "ResNetDiscriminator", "ResNetGenerator", "SelfAttention", "TableGenerator", "get"]
+           "ResNetDiscriminator", "ResNetGenerator", "SelfAttention", "TableGenerator",
+           "WaveGANDiscriminator", "WaveGANGenerator", "get"]
