@@ -20,8 +20,5 @@ def get_config():
   config.discriminator = ml_collections.ConfigDict({"features": (16, 32, 64)})
   # Phase k trains from step k * phase_steps; its new layers fade in over fade_steps.
   config.growth = ml_collections.ConfigDict({"phase_steps": 1000, "fade_steps": 500})
-  config.loss = "wasserstein"
-  config.d_penalties = ({"name": "gradient_penalty", "weight": 10.0},)
-  for optimizer in (config.g_optimizer, config.d_optimizer):
-    optimizer.learning_rate, optimizer.b1, optimizer.b2 = 1e-3, 0.0, 0.99
+  default.wgan_gp(config, learning_rate=1e-3, n_critic=1, betas=(0.0, 0.99))
   return config

@@ -29,10 +29,7 @@ def get_config():
   config.generator = ml_collections.ConfigDict(
       {"hidden_dims": (256, 256), "output": "gumbel_softmax", "temperature": 0.2})
   config.discriminator = ml_collections.ConfigDict({"hidden_dims": (256, 256)})
-  config.loss = "wasserstein"
-  config.d_penalties = ({"name": "gradient_penalty", "weight": 10.0},)
-  for optimizer in (config.g_optimizer, config.d_optimizer):
-    optimizer.learning_rate, optimizer.b1, optimizer.b2 = 2e-4, 0.5, 0.9
+  default.wgan_gp(config, learning_rate=2e-4, n_critic=1)
   config.batch_size = 500
   config.num_train_steps = 3000
   config.num_samples = 500

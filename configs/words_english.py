@@ -26,11 +26,7 @@ def get_config():
   config.generator = ml_collections.ConfigDict(
       {"features": 64, "num_blocks": 4, "output": "straight_through", "temperature": 1.0})
   config.discriminator = ml_collections.ConfigDict({"features": 64, "num_blocks": 4})
-  config.loss = "wasserstein"
-  config.d_penalties = ({"name": "gradient_penalty", "weight": 10.0},)
-  config.n_critic = 5
-  for optimizer in (config.g_optimizer, config.d_optimizer):
-    optimizer.learning_rate, optimizer.b1, optimizer.b2 = 1e-4, 0.5, 0.9
+  default.wgan_gp(config, learning_rate=1e-4, n_critic=5)
   config.num_train_steps = 3000
   config.num_samples = 64
   config.eval_num_samples = 5000
