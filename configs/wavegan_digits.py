@@ -28,6 +28,7 @@ def get_config():
   default.wgan_gp(config, learning_rate=1e-4, n_critic=5)
   config.batch_size = 64
   config.num_train_steps = 2000
+  config.log_every_steps = 20  # About a step a second on a 2-core CPU.
   config.num_samples = 16
   config.eval_every_steps = 1000
   config.eval_num_samples = 1000

@@ -32,6 +32,7 @@ COMMANDS = {
     ".venv/bin/python bench/words.py": r"\| strings \| steps \|",
     'make train ARGS="--config configs/tabular_anes96.py"': TRAINING_PROGRESS,
     ".venv/bin/python bench/tabular.py": r"\| rows \| steps \|",
+    'make train ARGS="--config configs/wavegan_digits.py"': TRAINING_PROGRESS,
     ".venv/bin/python -m jaxgan.evaluate --workdir runs/default --num_samples 10000": None,
     ".venv/bin/pip install '.[datasets]'": "skip: installs TensorFlow, and needs internet",
     ".venv/bin/python train.py --config.loss=mylosses:hinge --config.loss_kwargs.margin=1.0 "
