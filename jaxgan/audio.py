@@ -267,11 +267,6 @@ def folder_builder(folder: str, sample_rate: int, data_dir: str | None) -> WavFo
   return WavFolder(config=config, data_dir=data_dir, file_format="array_record")
 
 
-def stored_rate(builder: tfds.core.DatasetBuilder) -> int:
-  """The sample rate a prepared audio dataset is stored at."""
-  return builder.builder_config.sample_rate if isinstance(builder, WavFolder) else STORED_RATE
-
-
 def log_spectrogram(clips: jax.Array, window: int = 256) -> jax.Array:
   """Clips `[n, length, 1]` in [-1, 1] -> log-power spectrograms `[n, frames, window / 2 + 1]`
   (Hann windows of `window` samples, half overlapping), scaled to about [-1, 1] (-100 to 0

@@ -317,12 +317,13 @@ def load_clips(name: str, *, split: str, sample_rate: int, length: int,
   """An audio dataset's split (jaxgan.audio: `spoken_digits`, or a folder of audio files)
   as float32 clips `[n, length, 1]` in [-1, 1] at `sample_rate` Hz, cut or padded at the
   end, and their labels `[n]` (None for files that are not in subfolders)."""
-  if os.path.isdir(name):
+  if os.path.isdir(name):  # Stored at the rate asked for.
     make_builder = lambda: audio.folder_builder(name, sample_rate, data_dir)  # noqa: E731
+    rate = sample_rate
   else:
     make_builder = lambda: _builder(name, data_dir)  # noqa: E731
+    rate = audio.STORED_RATE
   examples = _examples(make_builder, split=split, download=False)
-  rate = audio.stored_rate(make_builder())
   clips = audio.fit_length([audio.resample(example["audio"] / np.float32(32768), rate,
                                            sample_rate) for example in examples], length)
   labels = np.array([example["label"] for example in examples]) if (
