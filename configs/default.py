@@ -59,10 +59,12 @@ def base_config() -> ml_collections.ConfigDict:
   config.loss_kwargs = ml_collections.ConfigDict()
   config.schedule = "alternating"
   config.n_critic = 1
+  # Any optax optimizer by name with its arguments; `decay`: the learning rate stays
+  # "constant", or falls to 0 by the last step ("cosine", "linear").
   config.g_optimizer = ml_collections.ConfigDict(
-      {"name": "adam", "learning_rate": 2e-4, "b1": 0.5, "b2": 0.999})
+      {"name": "adam", "learning_rate": 2e-4, "b1": 0.5, "b2": 0.999, "decay": "constant"})
   config.d_optimizer = ml_collections.ConfigDict(
-      {"name": "adam", "learning_rate": 2e-4, "b1": 0.5, "b2": 0.999})
+      {"name": "adam", "learning_rate": 2e-4, "b1": 0.5, "b2": 0.999, "decay": "constant"})
   config.batch_size = 64  # Global: split across devices.
 
   # Regularisers and tricks (jaxgan.regularizers), all off here.

@@ -39,10 +39,17 @@ from jaxgan.state import GAN, GANState, init_state
 log = logging.getLogger(__name__)
 
 
-def build_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
-  """`optax.<name>(**rest)` for a config like `{name: "adam", learning_rate: 2e-4, b1: 0.5}`."""
+LEARNING_RATE_DECAYS = ("constant", "cosine", "linear")
+
+
+def build_optimizer(config: ml_collections.ConfigDict,
+                    num_updates: int) -> optax.GradientTransformation:
+  """`optax.<name>(**rest)` for a config like `{name: "adam", learning_rate: 2e-4, b1: 0.5}`;
+  with `decay: "cosine"` or `"linear"`, the learning rate falls to 0 over the player's
+  `num_updates` updates (optax's schedules, counted by the optimizer's own state)."""
   kwargs = config.to_dict()
   name = kwargs.pop("name")
+  decay = kwargs.pop("decay", "constant")
   factory = getattr(optax, name, None)
   if not callable(factory) or name.startswith("_"):
     raise ConfigError(f"Unknown optimizer {name!r}: use the name of an optax optimizer, "
@@ -50,6 +57,13 @@ def build_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransfor
   check_kwargs(factory, kwargs, f"optax.{name}")
   if kwargs.get("learning_rate", 1.0) <= 0:
     raise ConfigError(f"learning_rate must be positive, got {kwargs['learning_rate']}.")
+  if decay not in LEARNING_RATE_DECAYS:
+    raise ConfigError(f"Unknown learning-rate decay {decay!r}. Known: "
+                      f"{', '.join(LEARNING_RATE_DECAYS)}.")
+  if decay == "cosine":
+    kwargs["learning_rate"] = optax.cosine_decay_schedule(kwargs["learning_rate"], num_updates)
+  elif decay == "linear":
+    kwargs["learning_rate"] = optax.linear_schedule(kwargs["learning_rate"], 0.0, num_updates)
   return factory(**kwargs)
 
 
@@ -93,13 +107,14 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
     real_inputs = {"real_inputs": pair.real_inputs(generator_kwargs)}
   schedule = _growth(config, pair, generator_kwargs, discriminator_kwargs)
   _check_unrolled(config)
-  d_optimizer = build_optimizer(config.d_optimizer)
+  # G updates once a step, D `n_critic` times.
+  d_optimizer = build_optimizer(config.d_optimizer, config.n_critic * config.num_train_steps)
   if config.d_weight_clip:
     d_optimizer = optax.chain(d_optimizer, regularizers.clip_weights(config.d_weight_clip))
   return GAN(
       generator=pair.generator(data_shape=data_shape, **generator_kwargs, **conditioning),
       discriminator=pair.discriminator(**discriminator_kwargs, **conditioning),
-      g_optimizer=build_optimizer(config.g_optimizer),
+      g_optimizer=build_optimizer(config.g_optimizer, config.num_train_steps),
       d_optimizer=d_optimizer,
       loss=losses.get(config.loss, **config.loss_kwargs.to_dict()),
       latent_dim=config.latent_dim,

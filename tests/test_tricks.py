@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -142,6 +143,33 @@ def test_ema_samples_are_drawn_too(digits_config, tmp_path):
       "ema_step_0000002.png", "ema_step_0000004.png", "step_0000002.png", "step_0000004.png"]
 
 
+@pytest.mark.parametrize("decay,rates", [
+    ("constant", [1.0, 1.0, 1.0, 1.0, 1.0]),
+    ("cosine", [1.0, 0.5 + 0.5 ** 1.5, 0.5, 0.5 - 0.5 ** 1.5, 0.0]),
+    ("linear", [1.0, 0.75, 0.5, 0.25, 0.0])])
+def test_learning_rate_decays_to_zero_over_the_updates(decay, rates):
+  optimizer = trainer.build_optimizer(
+      ml_collections.ConfigDict({"name": "sgd", "learning_rate": 2.0, "decay": decay}), 4)
+  opt_state, steps = optimizer.init(jnp.zeros(())), []
+  for _ in rates:
+    updates, opt_state = optimizer.update(jnp.ones(()), opt_state)
+    steps.append(-float(updates))
+  np.testing.assert_allclose(steps, 2.0 * np.array(rates), atol=1e-6)
+
+
+def test_decayed_learning_rates_reach_zero_at_the_last_step(ring_config):
+  """Cosine for G, linear for D, which counts its `n_critic` updates a step: the last step
+  still updates both players, a step past the end changes neither."""
+  ring_config.num_train_steps, ring_config.n_critic = 2, 2
+  ring_config.g_optimizer = {"name": "sgd", "learning_rate": 0.1, "decay": "cosine"}
+  ring_config.d_optimizer = {"name": "sgd", "learning_rate": 0.1, "decay": "linear"}
+  after = [_run(ring_config, steps)[1] for steps in (1, 2, 3)]
+  for player in ("g", "d"):
+    first, last, past_the_end = (getattr(state, player).params for state in after)
+    assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, first, last))), player
+    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, last, past_the_end))), player
+
+
 def test_bad_trick_settings_are_clear_errors(ring_config):
   dataset_shape = (2,)
   for field, value, message in [
@@ -149,6 +177,8 @@ def test_bad_trick_settings_are_clear_errors(ring_config):
       ("g_ema_decay", 1.0, "g_ema_decay must be in"),
       ("d_penalties", ({"name": "r3", "weight": 1.0},), "Unknown penalty 'r3'"),
       ("d_penalties", ({"name": "r1"},), "needs 'weight'"),
+      ("g_optimizer", {"name": "adam", "learning_rate": 1e-3, "decay": "step"},
+       "Unknown learning-rate decay 'step'. Known: constant, cosine, linear"),
   ]:
     config = ring_config.copy_and_resolve_references()
     config[field] = value
