@@ -33,6 +33,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from configs import gaussians, pacgan_ring  # noqa: E402
 from jaxgan import data, generate, metrics, pictures, sample_latents, trainer  # noqa: E402
 
+# Both learning rates falling to 0 along a cosine by the last step.
+COSINE = {"g_optimizer.decay": "cosine", "d_optimizer.decay": "cosine"}
+# WGAN-GP for these small models: a gentle penalty, and D's Adam as Gulrajani et al. set it.
+WGAN_GP = {"loss": "wasserstein", "n_critic": 5,
+           "d_penalties": ({"name": "gradient_penalty", "weight": 0.1},),
+           "d_optimizer": {"name": "adam", "learning_rate": 1e-3, "b1": 0.5, "b2": 0.9}}
 # name -> config overrides.
 SETTINGS = {
     "minimax": {"loss": "minimax"},
@@ -40,10 +46,7 @@ SETTINGS = {
     "least_squares": {"loss": "least_squares"},
     "hinge": {"loss": "hinge"},
     "relativistic_average": {"loss": "relativistic_average"},
-    "wasserstein + GP, n_critic 5": {
-        "loss": "wasserstein", "n_critic": 5,
-        "d_penalties": ({"name": "gradient_penalty", "weight": 0.1},),
-        "d_optimizer": {"name": "adam", "learning_rate": 1e-3, "b1": 0.5, "b2": 0.9}},
+    "wasserstein + GP, n_critic 5": WGAN_GP,
     "non_saturating + R1": {"d_penalties": ({"name": "r1", "weight": 0.1},)},
     "hinge + spectral norm": {"loss": "hinge", "discriminator.spectral_norm": True},
     "non_saturating + instance noise": {"instance_noise": {"std": 0.2, "anneal_steps": 0}},
@@ -63,6 +66,13 @@ SETTINGS = {
     "non_saturating + packing 4, batch 1024 + EMA G": {
         "packing": 4, "batch_size": 1024, "g_ema_decay": 0.999},
     "non_saturating + EMA G, 40,000 steps": {"g_ema_decay": 0.999, "num_train_steps": 40_000},
+    "non_saturating + packing 4 + EMA G, cosine decay, 100,000 steps": {
+        "packing": 4, "g_ema_decay": 0.999, **COSINE, "num_train_steps": 100_000},
+    "non_saturating + packing 4, batch 1024 + EMA G, cosine decay, 100,000 steps": {
+        "packing": 4, "batch_size": 1024, "g_ema_decay": 0.999, **COSINE,
+        "num_train_steps": 100_000},
+    "wasserstein + GP, n_critic 2 + EMA G, cosine decay, 100,000 steps": {
+        **WGAN_GP, "n_critic": 2, "g_ema_decay": 0.999, **COSINE, "num_train_steps": 100_000},
 }
 PACGAN = {"GAN (PacGAN's models)": {}, **{
     f"PacGAN{m}": {"packing": m, "batch_size": 100 * m} for m in (2, 3, 4)}}

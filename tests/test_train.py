@@ -67,7 +67,8 @@ def test_the_ring_config_trains_packed_with_ema_and_evaluates_at_the_last_step(t
   last = [json.loads(line) for line in open(tmp_path / "ring" / "metrics.jsonl")][-1]
   assert last["step"] == 2 and {"eval/modes", "eval/high_quality", "eval/reverse_kl"} <= set(last)
   config = command_line.load_config_file(os.path.join(ROOT, "configs", "gaussians.py"))
-  assert (config.packing, config.g_ema_decay, config.num_train_steps) == (4, 0.999, 20_000)
+  assert (config.packing, config.g_ema_decay, config.num_train_steps) == (4, 0.999, 100_000)
+  assert config.g_optimizer.decay == config.d_optimizer.decay == "cosine"
 
 
 def test_bad_settings_exit_with_a_clear_message(tmp_path, data_dir):
