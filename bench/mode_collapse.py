@@ -66,6 +66,8 @@ SETTINGS = {
     "non_saturating + packing 4, batch 1024 + EMA G": {
         "packing": 4, "batch_size": 1024, "g_ema_decay": 0.999},
     "non_saturating + EMA G, 40,000 steps": {"g_ema_decay": 0.999, "num_train_steps": 40_000},
+    "non_saturating + EMA G, cosine decay, 100,000 steps": {
+        "g_ema_decay": 0.999, **COSINE, "num_train_steps": 100_000},
     "non_saturating + packing 4 + EMA G, cosine decay, 100,000 steps": {
         "packing": 4, "g_ema_decay": 0.999, **COSINE, "num_train_steps": 100_000},
     "non_saturating + packing 4, batch 1024 + EMA G, cosine decay, 100,000 steps": {

@@ -5,7 +5,7 @@ to 0 along a cosine over 100,000 steps.
 
   python train.py --config configs/gaussians_grid.py
 
-About 15 minutes on a 2-core CPU. docs/losses_and_regularizers.md has the table.
+About 10 minutes on a 2-core CPU. docs/losses_and_regularizers.md has the table.
 """
 
 from configs import gaussians
