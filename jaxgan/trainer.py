@@ -211,22 +211,48 @@ def log_to_console() -> None:
       lambda record: not str(record.msg).startswith("Variant folder"))
 
 
-def _summarise(metrics: list[dict]) -> dict[str, float]:
-  """The mean of each metric over the steps since the last log (each one device's copy)."""
-  metrics = jax.device_get(metrics)
-  return {name: float(np.mean([m[name] for m in metrics])) for name in metrics[0]}
+class StepMetrics:
+  """Each step's metrics, brought from the device `chunk` steps at a time: checked to be
+  finite (naming the first step that is not) and summed into the means the next log
+  writes, so memory stays bounded however many steps lie between two logs."""
 
+  def __init__(self, directory: str, latest_step: Callable[[], int | None], *,
+               check_finite: bool = True, chunk: int = 1000):
+    self.directory, self.latest_step = directory, latest_step
+    self.check_finite, self.chunk = check_finite, chunk
+    self.pending: list[dict] = []  # Device metrics of the steps up to the current one.
+    self.sums: dict[str, float] = {}
+    self.count = 0
 
-def _check_finite(metrics: list[dict], first_step: int, manager) -> None:
-  """Raises FloatingPointError naming the first step and metrics that are not finite."""
-  for offset, step_metrics in enumerate(jax.device_get(metrics)):
-    bad = [name for name, value in step_metrics.items() if not np.all(np.isfinite(value))]
-    if bad:
-      raise FloatingPointError(
-          f"Non-finite {', '.join(bad)} at step {first_step + offset}; training stopped. The "
-          f"newest checkpoint in {manager.directory} (step {manager.latest_step()}) is from "
-          f"before it. Lower the learning rates, add a gradient penalty, or set "
-          f"skip_nonfinite_updates=True to drop such updates.")
+  def add(self, step: int, metrics: dict) -> None:
+    """Adds `step`'s metrics (one device's copy); every `chunk` steps, checks them."""
+    self.pending.append(metrics)
+    if len(self.pending) >= self.chunk:
+      self.check(step)
+
+  def check(self, step: int) -> None:
+    """Fetches the pending metrics, `step` being the last; raises FloatingPointError naming
+    the first step and metrics that are not finite (unless `check_finite` is off)."""
+    fetched, self.pending = jax.device_get(self.pending), []
+    first_step = step - len(fetched) + 1
+    for offset, values in enumerate(fetched):
+      bad = [name for name, value in values.items() if not np.all(np.isfinite(value))]
+      if bad and self.check_finite:
+        raise FloatingPointError(
+            f"Non-finite {', '.join(bad)} at step {first_step + offset}; training stopped. "
+            f"The newest checkpoint in {self.directory} (step {self.latest_step()}) is from "
+            f"before it. Lower the learning rates, add a gradient penalty, or set "
+            f"skip_nonfinite_updates=True to drop such updates.")
+      for name, value in values.items():
+        self.sums[name] = self.sums.get(name, 0.0) + float(np.mean(value))
+    self.count += len(fetched)
+
+  def means(self, step: int) -> dict[str, float]:
+    """The mean of each metric over the steps since the last call, `step` being the last."""
+    self.check(step)
+    means = {name: total / self.count for name, total in self.sums.items()}
+    self.sums, self.count = {}, 0
+    return means
 
 
 def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array | None],
@@ -346,28 +372,24 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
   single = layout.local
 
   writer = MetricWriter(workdir, start_step) if _is_chief() else NoWriter()
-  unchecked, unlogged = [], []  # Metrics not yet checked for NaNs / not yet logged.
+  step_metrics = StepMetrics(manager.directory, manager.latest_step,
+                             check_finite=not gan.skip_nonfinite_updates)
   last_log_time, last_log_step = time.perf_counter(), start_step
   try:
     for step in range(start_step + 1, config.num_train_steps + 1):
       if step_fn is None or gan.growth and gan.growth.phase_at(step - 1) != phase:
         step_fn, phase = _compile_phase(gan, step - 1, layout, dataset.data_shape)
       state, metrics = step_fn(state, next(train_iter), step_rng)
-      metrics = single(metrics)
-      unchecked.append(metrics)
-      unlogged.append(metrics)
+      step_metrics.add(step, single(metrics))
       is_last = step == config.num_train_steps
       stopping = _stop_signal(stop, layout)
       save_now = step % config.checkpoint_every_steps == 0 or is_last or stopping
       log_now = step % config.log_every_steps == 0 or is_last or stopping
 
-      if (log_now or save_now) and not gan.skip_nonfinite_updates:
-        _check_finite(unchecked, step - len(unchecked) + 1, manager)
-        unchecked = []
-
+      if save_now:
+        step_metrics.check(step)  # Never save a state that is not finite.
       if log_now:
-        summary = _summarise(unlogged)
-        unlogged = []
+        summary = step_metrics.means(step)
         now = time.perf_counter()
         summary["steps_per_s"] = (step - last_log_step) / (now - last_log_time)
         last_log_time, last_log_step = now, step

@@ -187,6 +187,22 @@ def test_nonfinite_loss_stops_with_the_step_and_saves_no_nan(exploding_config, t
     assert all(np.all(np.isfinite(leaf)) for leaf in leaves)
 
 
+def test_step_metrics_hold_at_most_a_chunk_and_name_the_first_bad_step():
+  values = np.arange(1.0, 11.0)  # Steps 1..10.
+  metrics = trainer.StepMetrics("ckpts", lambda: 6, chunk=3)
+  for step, value in enumerate(values[:7], start=1):
+    metrics.add(step, {"loss": jax.numpy.asarray(value)})
+    assert len(metrics.pending) == step % 3
+  assert metrics.means(7) == {"loss": np.mean(values[:7])}
+  metrics.add(8, {"loss": jax.numpy.asarray(1.0)})
+  metrics.add(9, {"loss": jax.numpy.asarray(np.nan)})
+  with pytest.raises(FloatingPointError, match=r"Non-finite loss at step 9; .*ckpts \(step 6\)"):
+    metrics.add(10, {"loss": jax.numpy.asarray(1.0)})  # The chunk is full: checked.
+  unchecked = trainer.StepMetrics("ckpts", lambda: 6, check_finite=False, chunk=3)
+  unchecked.add(1, {"loss": jax.numpy.asarray(np.inf)})
+  assert unchecked.means(1) == {"loss": np.inf}
+
+
 def test_skip_nonfinite_updates_keeps_going_and_counts(exploding_config, tmp_path):
   exploding_config.skip_nonfinite_updates = True
   state = trainer.train_and_evaluate(exploding_config, str(tmp_path))
