@@ -75,6 +75,11 @@ SETTINGS = {
         "num_train_steps": 100_000},
     "wasserstein + GP, n_critic 2 + EMA G, cosine decay, 100,000 steps": {
         **WGAN_GP, "n_critic": 2, "g_ema_decay": 0.999, **COSINE, "num_train_steps": 100_000},
+    "wasserstein + GP, n_critic 2 + EMA G, cosine decay, 200,000 steps": {
+        **WGAN_GP, "n_critic": 2, "g_ema_decay": 0.999, **COSINE, "num_train_steps": 200_000},
+    "wasserstein + GP, n_critic 2, G 4x256 + EMA G, cosine decay, 50,000 steps": {
+        **WGAN_GP, "n_critic": 2, "generator.hidden_dims": (256, 256, 256, 256),
+        "g_ema_decay": 0.999, **COSINE, "num_train_steps": 50_000},
 }
 PACGAN = {"GAN (PacGAN's models)": {}, **{
     f"PacGAN{m}": {"packing": m, "batch_size": 100 * m} for m in (2, 3, 4)}}

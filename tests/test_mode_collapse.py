@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bench import mode_collapse as bench
+from configs import gaussians, gaussians_grid
 from jaxgan import (checkpointing, data, init_state, losses, parallel, regularizers, step,
                     trainer)
 from jaxgan.errors import ConfigError
@@ -247,3 +248,17 @@ def test_the_bench_keeps_each_run_and_tabulates_seeds_with_their_medians(tmp_pat
   assert "| 2 | 3 | " in line and f"{np.mean(kl):.3f} ± {np.std(kl):.3f}" in line
   assert f", {np.median(kl):.3f} |" in line
   assert os.path.exists(tmp_path / "plots" / "ring8_non_saturating___EMA_G.png")
+
+
+@pytest.mark.parametrize("config, setting", [
+    (gaussians, ("ring8", "non_saturating + packing 4 + EMA G, cosine decay, 100,000 steps")),
+    (gaussians_grid, ("grid25", "wasserstein + GP, n_critic 2 + EMA G, cosine decay, "
+                                "100,000 steps")),
+])
+def test_the_mixture_configs_are_the_settings_measured_best(config, setting):
+  measured = bench._config("remedies", *setting, seed=0, steps=None).to_dict()
+  config = config.get_config().to_dict()
+  cadence = ("log_every_steps", "sample_every_steps", "eval_every_steps",
+             "checkpoint_every_steps", "num_devices")
+  assert {k: v for k, v in config.items() if k not in cadence} == {
+      k: v for k, v in measured.items() if k not in cadence}
