@@ -95,8 +95,10 @@ def checkout(tmp_path_factory, data_dir, cache_dir):
   for name in DATED:
     shutil.copy(os.path.join(ROOT, name), root / name)
     os.utime(root / name, (0, 0))
-  # As a user runs them: one CPU device (no fake devices of the test session), no PYTHONPATH.
-  env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "XLA_FLAGS")}
+  # As a user runs them: one CPU device (no fake devices of the test session), no PYTHONPATH,
+  # and none of the variables of a `make test ARGS=...` that ran these tests.
+  env = {k: v for k, v in os.environ.items()
+         if k not in ("PYTHONPATH", "XLA_FLAGS", "ARGS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
   env |= {"TFDS_DATA_DIR": data_dir, "JAXGAN_CACHE": cache_dir, "PYTHONUNBUFFERED": "1"}
   return root, env
 
