@@ -39,6 +39,8 @@ COSINE = {"g_optimizer.decay": "cosine", "d_optimizer.decay": "cosine"}
 WGAN_GP = {"loss": "wasserstein", "n_critic": 5,
            "d_penalties": ({"name": "gradient_penalty", "weight": 0.1},),
            "d_optimizer": {"name": "adam", "learning_rate": 1e-3, "b1": 0.5, "b2": 0.9}}
+# The grid's long runs: WGAN-GP with 2 D updates, an EMA G and both learning rates decayed.
+WGAN_GP_LONG = {**WGAN_GP, "n_critic": 2, "g_ema_decay": 0.999, **COSINE}
 # name -> config overrides.
 SETTINGS = {
     "minimax": {"loss": "minimax"},
@@ -74,12 +76,11 @@ SETTINGS = {
         "packing": 4, "batch_size": 1024, "g_ema_decay": 0.999, **COSINE,
         "num_train_steps": 100_000},
     "wasserstein + GP, n_critic 2 + EMA G, cosine decay, 100,000 steps": {
-        **WGAN_GP, "n_critic": 2, "g_ema_decay": 0.999, **COSINE, "num_train_steps": 100_000},
+        **WGAN_GP_LONG, "num_train_steps": 100_000},
     "wasserstein + GP, n_critic 2 + EMA G, cosine decay, 200,000 steps": {
-        **WGAN_GP, "n_critic": 2, "g_ema_decay": 0.999, **COSINE, "num_train_steps": 200_000},
+        **WGAN_GP_LONG, "num_train_steps": 200_000},
     "wasserstein + GP, n_critic 2, G 4x256 + EMA G, cosine decay, 50,000 steps": {
-        **WGAN_GP, "n_critic": 2, "generator.hidden_dims": (256, 256, 256, 256),
-        "g_ema_decay": 0.999, **COSINE, "num_train_steps": 50_000},
+        **WGAN_GP_LONG, "generator.hidden_dims": (256, 256, 256, 256), "num_train_steps": 50_000},
 }
 PACGAN = {"GAN (PacGAN's models)": {}, **{
     f"PacGAN{m}": {"packing": m, "batch_size": 100 * m} for m in (2, 3, 4)}}

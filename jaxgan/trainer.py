@@ -216,10 +216,8 @@ class StepMetrics:
   finite (naming the first step that is not) and summed into the means the next log
   writes, so memory stays bounded however many steps lie between two logs."""
 
-  def __init__(self, directory: str, latest_step: Callable[[], int | None], *,
-               check_finite: bool = True, chunk: int = 1000):
-    self.directory, self.latest_step = directory, latest_step
-    self.check_finite, self.chunk = check_finite, chunk
+  def __init__(self, manager, *, check_finite: bool = True, chunk: int = 1000):
+    self.manager, self.check_finite, self.chunk = manager, check_finite, chunk
     self.pending: list[dict] = []  # Device metrics of the steps up to the current one.
     self.sums: dict[str, float] = {}
     self.count = 0
@@ -240,7 +238,8 @@ class StepMetrics:
       if bad and self.check_finite:
         raise FloatingPointError(
             f"Non-finite {', '.join(bad)} at step {first_step + offset}; training stopped. "
-            f"The newest checkpoint in {self.directory} (step {self.latest_step()}) is from "
+            f"The newest checkpoint in {self.manager.directory} (step "
+            f"{self.manager.latest_step()}) is from "
             f"before it. Lower the learning rates, add a gradient penalty, or set "
             f"skip_nonfinite_updates=True to drop such updates.")
       for name, value in values.items():
@@ -372,8 +371,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
   single = layout.local
 
   writer = MetricWriter(workdir, start_step) if _is_chief() else NoWriter()
-  step_metrics = StepMetrics(manager.directory, manager.latest_step,
-                             check_finite=not gan.skip_nonfinite_updates)
+  step_metrics = StepMetrics(manager, check_finite=not gan.skip_nonfinite_updates)
   last_log_time, last_log_step = time.perf_counter(), start_step
   try:
     for step in range(start_step + 1, config.num_train_steps + 1):

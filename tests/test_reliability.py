@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import jax
 import numpy as np
@@ -189,7 +190,8 @@ def test_nonfinite_loss_stops_with_the_step_and_saves_no_nan(exploding_config, t
 
 def test_step_metrics_hold_at_most_a_chunk_and_name_the_first_bad_step():
   values = np.arange(1.0, 11.0)  # Steps 1..10.
-  metrics = trainer.StepMetrics("ckpts", lambda: 6, chunk=3)
+  manager = types.SimpleNamespace(directory="ckpts", latest_step=lambda: 6)
+  metrics = trainer.StepMetrics(manager, chunk=3)
   for step, value in enumerate(values[:7], start=1):
     metrics.add(step, {"loss": jax.numpy.asarray(value)})
     assert len(metrics.pending) == step % 3
@@ -198,7 +200,7 @@ def test_step_metrics_hold_at_most_a_chunk_and_name_the_first_bad_step():
   metrics.add(9, {"loss": jax.numpy.asarray(np.nan)})
   with pytest.raises(FloatingPointError, match=r"Non-finite loss at step 9; .*ckpts \(step 6\)"):
     metrics.add(10, {"loss": jax.numpy.asarray(1.0)})  # The chunk is full: checked.
-  unchecked = trainer.StepMetrics("ckpts", lambda: 6, check_finite=False, chunk=3)
+  unchecked = trainer.StepMetrics(manager, check_finite=False, chunk=3)
   unchecked.add(1, {"loss": jax.numpy.asarray(np.inf)})
   assert unchecked.means(1) == {"loss": np.inf}
 
