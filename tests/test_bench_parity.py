@@ -59,17 +59,23 @@ def test_same_forward_and_one_step_losses_and_updates(name):
 
   # One full step: same losses and same updated parameters.
   new_state, metrics = jax.jit(functools.partial(train_step, gan))(state, real, rng)
-  d_loss, g_loss = torch_models.TrainStep(g, d)(torch_models.to_torch_layout(config.model, real),
-                                                torch.from_numpy(latents))
+  torch_step = torch_models.TrainStep(g, d)
+  d_loss, g_loss = torch_step(torch_models.to_torch_layout(config.model, real),
+                              torch.from_numpy(latents))
   np.testing.assert_allclose(metrics["d/loss"], d_loss.item(), rtol=1e-5)
   np.testing.assert_allclose(metrics["g/loss"], g_loss.item(), rtol=1e-5, atol=1e-7)
   _, _, _, g_twin, d_twin = _models(name)
-  for module, twin, params in ((g, g_twin, new_state.g.params), (d, d_twin, new_state.d.params)):
+  for module, twin, params, optimizer in ((g, g_twin, new_state.g.params, torch_step.g_optimizer),
+                                          (d, d_twin, new_state.d.params, torch_step.d_optimizer)):
     torch_models.copy_from_jax(twin, params)
-    # Adam's first step moves a weight by lr * g / (|g| + eps), i.e. by +-lr (2e-4) unless
-    # g is near eps (1e-8): there float rounding of g can change the step, up to its sign
-    # (as for biases just before a BatchNorm, whose true gradient is 0). So: nearly all
-    # weights of each model equal to 1e-6, none further apart than two steps.
+    # Adam's first step moves a weight by lr * g / (|g| + eps), i.e. by +-lr (2e-4) unless g is
+    # within rounding of 0: there the two can step apart, up to opposite signs (biases just
+    # before a BatchNorm, whose true gradient is 0; ~1.4% of the SNGAN G's weights, all with
+    # small gradients). So: none further apart than two steps, and weighted by the size of
+    # each weight's gradient (Adam's first moment), the updates agree to 0.1% of a step.
     difference = np.concatenate([np.abs(a - b).ravel()
                                  for a, b in zip(_params(module), _params(twin))])
-    assert np.mean(difference < 1e-6) > 0.99 and difference.max() <= 4e-4 + 1e-7
+    gradient = np.abs(np.concatenate([optimizer.state[p]["exp_avg"].numpy().ravel()
+                                      for p in module.parameters()]))
+    assert difference.max() <= 4e-4 + 1e-7
+    assert np.sum(gradient * difference) < 1e-3 * 2e-4 * np.sum(gradient)
