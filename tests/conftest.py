@@ -1,5 +1,6 @@
 """Four fake CPU devices for the multi-device tests (set before JAX is imported; another
-number from JAXGAN_TEST_DEVICES), one compilation cache for the session, and tiny configs."""
+number from JAXGAN_TEST_DEVICES), quick compiles and one compilation cache for the session,
+and tiny configs."""
 
 import atexit
 import os
@@ -7,16 +8,21 @@ import shutil
 import tempfile
 import time
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                           + " --xla_force_host_platform_device_count="
-                           + os.environ.get("JAXGAN_TEST_DEVICES", "4"))
+# Tests compile far more than they run: without LLVM's optimisations (XLA's own graph
+# optimisations stay) most compile in about half the time (tests/test_layers.py and
+# test_growth.py: 158 s -> 91 s). The processes tests start inherit the flags; those that
+# want another device count append theirs (the last one counts).
+os.environ["XLA_FLAGS"] = " ".join([
+    os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0",
+    "--xla_force_host_platform_device_count=" + os.environ.get("JAXGAN_TEST_DEVICES", "4")])
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # Many tests, and the training processes they start, compile the same steps: JAX's
 # persistent cache, shared through the environment, compiles each once per session (a
-# 2-step training process took 20 s without it, 11 s with it).
-_compilation_cache = tempfile.mkdtemp(prefix="jaxgan-tests-xla-")
-atexit.register(shutil.rmtree, _compilation_cache, ignore_errors=True)
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _compilation_cache)
+# 2-step training process took 20 s without it, 11 s with it). pytest-xdist's workers
+# inherit the one pytest made.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxgan-tests-xla-")
+  atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 
 import pytest  # noqa: E402
@@ -75,7 +81,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-  config.pluginmanager.register(_Progress(config), "jaxgan-progress")
+  if not hasattr(config, "workerinput"):  # pytest itself, not one of pytest-xdist's workers.
+    config.pluginmanager.register(_Progress(config), "jaxgan-progress")
 
 
 class _Progress:
@@ -87,6 +94,10 @@ class _Progress:
 
   def pytest_collection_finish(self, session):
     self.total = len(session.items)
+
+  @pytest.hookimpl(optionalhook=True)
+  def pytest_xdist_node_collection_finished(self, node, ids):
+    self.total = len(ids)
 
   def pytest_runtest_logfinish(self):
     self.done += 1

@@ -53,8 +53,8 @@ def _train_py(workdir: str) -> Callable[[int, int], list[str]]:
 
 def _start(command: Callable[[int, int], list[str]]) -> list[subprocess.Popen]:
   port = _free_port()
-  env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-                      "JAX_PLATFORMS": "cpu"}
+  flags = os.environ["XLA_FLAGS"] + " --xla_force_host_platform_device_count=2"
+  env = os.environ | {"XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"}
   return [subprocess.Popen(command(port, i), env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True) for i in range(2)]
 
