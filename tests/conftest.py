@@ -121,5 +121,5 @@ def _minutes(seconds: float) -> str:
 
 def pytest_collection_modifyitems(items):
   """tests/test_readme.py, the longest file by far (~8 of the suite's ~50 CPU minutes), runs
-  first: on its own worker beside the rest, rather than alone at the end."""
+  first: on the first worker beside the rest, rather than alone at the end."""
   items.sort(key=lambda item: item.path.name != "test_readme.py")
