@@ -41,6 +41,8 @@ WGAN_GP = {"loss": "wasserstein", "n_critic": 5,
            "d_optimizer": {"name": "adam", "learning_rate": 1e-3, "b1": 0.5, "b2": 0.9}}
 # The grid's long runs: WGAN-GP with 2 D updates, an EMA G and both learning rates decayed.
 WGAN_GP_LONG = {**WGAN_GP, "n_critic": 2, "g_ema_decay": 0.999, **COSINE}
+# ... with a deeper, wider G (4x256 instead of 3x128).
+WGAN_GP_BIG_G = {**WGAN_GP_LONG, "generator.hidden_dims": (256, 256, 256, 256)}
 # name -> config overrides.
 SETTINGS = {
     "minimax": {"loss": "minimax"},
@@ -80,7 +82,9 @@ SETTINGS = {
     "wasserstein + GP, n_critic 2 + EMA G, cosine decay, 200,000 steps": {
         **WGAN_GP_LONG, "num_train_steps": 200_000},
     "wasserstein + GP, n_critic 2, G 4x256 + EMA G, cosine decay, 50,000 steps": {
-        **WGAN_GP_LONG, "generator.hidden_dims": (256, 256, 256, 256), "num_train_steps": 50_000},
+        **WGAN_GP_BIG_G, "num_train_steps": 50_000},
+    "wasserstein + GP, n_critic 2, G 4x256, latent 16 + EMA G, cosine decay, 100,000 steps": {
+        **WGAN_GP_BIG_G, "latent_dim": 16, "num_train_steps": 100_000},
 }
 PACGAN = {"GAN (PacGAN's models)": {}, **{
     f"PacGAN{m}": {"packing": m, "batch_size": 100 * m} for m in (2, 3, 4)}}
@@ -94,8 +98,9 @@ SEARCH = {
     "PacGAN4 + EMA G, 40,000 steps": {**PACKED, **EMA, "num_train_steps": 40_000},
     "PacGAN4 + EMA G + minibatch stddev": {
         **PACKED, **EMA, "discriminator.minibatch_stddev": 4},
-    "PacGAN4 + EMA G + 4 past discriminators": {
-        **PACKED, **EMA, "past_discriminators": {"count": 4, "every": 500}},
+    "PacGAN4 + EMA G + 4 past discriminators, alternating": {  # Past Ds need alternating.
+        **PACKED, **EMA, "past_discriminators": {"count": 4, "every": 500},
+        "schedule": "alternating"},
 }
 # name -> (the config the settings change, the settings).
 SUITES = {"remedies": (gaussians.base_config, SETTINGS),
