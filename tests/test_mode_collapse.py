@@ -264,20 +264,20 @@ def test_the_mixture_configs_are_the_settings_measured_best(config, setting):
       k: v for k, v in measured.items() if k not in cadence}
 
 
-def _field_names(tree: dict, prefix: str = "") -> set[str]:
-  """The dotted names of a nested config dict's leaves."""
-  return set().union(*(_field_names(value, f"{prefix}{key}.") if isinstance(value, dict)
-                       else {prefix + key} for key, value in tree.items()))
+
+# Settings fields whose keys are arguments of a model, the loss or an optimizer: checked by
+# building the GAN instead.
+ARGUMENTS = ("generator.", "discriminator.", "loss_kwargs.", "g_optimizer.", "d_optimizer.")
 
 
 @pytest.mark.parametrize("suite", list(bench.SUITES))
 def test_every_bench_setting_changes_fields_its_config_has(suite):
   """A misspelt field would otherwise be added to the config and change nothing."""
   base_config, settings = bench.SUITES[suite]
-  known = _field_names(base_config().to_dict())
+  known = set(checkpointing._flat_config(base_config().to_dict()))
   for setting in settings:
     config = bench._config(suite, "grid25", setting, seed=0, steps=None)
-    arguments = ("generator.", "discriminator.", "loss_kwargs.", "g_optimizer.", "d_optimizer.")
-    fields = {name for name in _field_names(config.to_dict()) if not name.startswith(arguments)}
+    fields = {name for name in checkpointing._flat_config(config.to_dict())
+              if not name.startswith(ARGUMENTS)}
     assert fields <= known, setting
     trainer.build_gan(config, (2,))  # Checks the models', loss's and optimizers' arguments.
