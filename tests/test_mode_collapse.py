@@ -252,8 +252,8 @@ def test_the_bench_keeps_each_run_and_tabulates_seeds_with_their_medians(tmp_pat
 
 @pytest.mark.parametrize("config, setting", [
     (gaussians, ("ring8", "non_saturating + packing 4 + EMA G, cosine decay, 100,000 steps")),
-    (gaussians_grid, ("grid25", "wasserstein + GP, n_critic 2 + EMA G, cosine decay, "
-                                "100,000 steps")),
+    (gaussians_grid, ("grid25", "wasserstein + GP, n_critic 2, G 4x256, latent 16 + EMA G, "
+                                "cosine decay, 100,000 steps")),
 ])
 def test_the_mixture_configs_are_the_settings_measured_best(config, setting):
   measured = bench._config("remedies", *setting, seed=0, steps=None).to_dict()
