@@ -71,6 +71,16 @@ class Layout:
   def num_devices(self) -> int:
     return len(self.devices)
 
+  def __str__(self) -> str:
+    """E.g. "1 cpu device", "4 gpu devices (sharded)", "8 tpu devices of 2 processes
+    (sharded)"."""
+    devices = f"{self.num_devices} {self.devices[0].platform} device"
+    if self.num_devices == 1:
+      return devices
+    processes = len({d.process_index for d in self.devices})
+    of = f" of {processes} processes" if processes > 1 else ""
+    return f"{devices}s{of} ({self.parallelism})"
+
   @property
   def mesh(self) -> jax.sharding.Mesh:
     return jax.sharding.Mesh(np.array(self.devices), (AXIS,))

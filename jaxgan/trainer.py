@@ -365,6 +365,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
   samples_dir = os.path.join(workdir, "samples")
   os.makedirs(samples_dir, exist_ok=True)
 
+  log.info("Training steps %d to %d on %s.", start_step + 1, config.num_train_steps, layout)
   step_fn, phase = None, None
   train_iter = layout.batches(dataset, config.batch_size, gan.n_critic, start_step)
   state, step_rng = layout.put((state, step_rng))

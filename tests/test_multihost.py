@@ -137,6 +137,7 @@ def test_multihost_sigterm_to_one_process_of_train_py_stops_both_at_one_step(tmp
   assert KILLED_AFTER < stopped_at < STEPS
   assert (f"Stopped by a signal to another process at step {stopped_at}" in outputs[0]
           ), outputs[0][-2000:]
+  assert f"Training steps 1 to {STEPS} on 4 cpu devices of 2 processes (sharded)." in outputs[0]
   assert "Stopped by" not in outputs[1]  # Only process 0 logs.
 
 
@@ -155,7 +156,12 @@ def test_multihost_dead_peer_stops_the_other_and_both_resume_bit_exact(two_proce
       process.wait()
   assert time.monotonic() - killed_at < DEAD_PEER_LIMIT_S + 5
   assert processes[0].returncode != 0, "the survivor finished without its peer"
-  assert "another task died" in survivor_output, survivor_output[-3000:]
+  # The coordination service stops the survivor once the peer's heartbeats are gone, or a
+  # collective in flight fails first on the lost connection: one of the survivor's devices
+  # may then start the next collective while the other still sends for the last, and gloo
+  # aborts on the mismatch (seen once, under load).
+  assert any(reason in survivor_output for reason in ("another task died", "gloo::")
+             ), survivor_output[-3000:]
   assert KILLED_AFTER <= _saved_steps(workdir)[-1] < STEPS
 
   resumed = _run(workdir, str(tmp_path))

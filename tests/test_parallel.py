@@ -109,6 +109,11 @@ def test_unknown_parallelism_and_batch_norm_statistics_list_the_known_ones():
     parallel.local_layout(2, "sharded", "sync")
 
 
+def test_a_layout_says_which_devices_it_trains_on():
+  assert str(parallel.local_layout(1)) == "1 cpu device"
+  assert str(parallel.local_layout(0, "pmap")) == f"{DEVICES} cpu devices (pmap)"
+
+
 @pytest.mark.parametrize("model,generator,discriminator", [
     ("sngan_resnet", {"features": (8, 8), "attention_resolution": 8},
      {"features": (8, 8, 8), "attention_resolution": 4}),
