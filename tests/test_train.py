@@ -71,13 +71,10 @@ def test_the_ring_config_trains_packed_with_ema_and_evaluates_at_the_last_step(t
   assert config.g_optimizer.decay == config.d_optimizer.decay == "cosine"
 
 
-def test_bad_settings_exit_with_a_clear_message(tmp_path, data_dir):
-  for flag, message in [
-      ("--config.loss=wgan", "Unknown loss 'wgan'. Known: hinge, least_squares, minimax"),
-      ("--config.batch_size=0", "batch_size must be positive"),
-      ("--config.dataset=mnist", "'mnist' is not prepared"),
-      ("--config.image_size=18", "multiples of 4"),
-  ]:
-    result = _train(tmp_path, *TINY, flag, data_dir=data_dir)
-    assert result.returncode == 1 and "Config error: " in result.stderr, result.stderr
-    assert message in result.stderr and "Traceback" not in result.stderr
+def test_a_bad_setting_exits_with_one_clear_line(tmp_path, data_dir):
+  """Errors a config raises in training, as train.py shows them; tests/test_reliability.py
+  has the errors themselves."""
+  result = _train(tmp_path, *TINY, "--config.loss=wgan", data_dir=data_dir)
+  assert result.returncode == 1, result.stderr
+  assert "Config error: Unknown loss 'wgan'. Known: hinge, least_squares" in result.stderr
+  assert "Traceback" not in result.stderr and not os.path.exists(tmp_path / "runs")
