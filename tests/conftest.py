@@ -12,7 +12,7 @@ import time
 # optimisations stay) most compile in about half the time (tests/test_layers.py and
 # test_growth.py: 158 s -> 91 s). The processes tests start inherit the flags; those that
 # want another device count append theirs (the last one counts). tests/test_readme.py runs
-# the README's commands without them, as a user does.
+# the README's commands on one device, as a user does.
 os.environ["XLA_FLAGS"] = " ".join([
     os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0",
     "--xla_force_host_platform_device_count=" + os.environ.get("JAXGAN_TEST_DEVICES", "4")])
@@ -120,6 +120,6 @@ def _minutes(seconds: float) -> str:
 
 
 def pytest_collection_modifyitems(items):
-  """tests/test_readme.py, the longest file by far (~8 of the suite's ~50 CPU minutes), runs
+  """tests/test_readme.py, the longest file by far (~6 of the suite's ~50 CPU minutes), runs
   first: on the first worker beside the rest, rather than alone at the end."""
   items.sort(key=lambda item: item.path.name != "test_readme.py")

@@ -87,7 +87,7 @@ def test_parallel_paths_equal_jit_on_8_devices():
   """Both paths against jit again (the richest case: two critic steps, conditional), and
   cross-replica BatchNorm on the sharded path, in a process with 8 fake devices."""
   result = subprocess.run(
-      [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations=0",
+      [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations=0", "-n", "0",
        os.path.abspath(__file__), "-k", "2-True or cross_replica and sharded"],
       env=os.environ | {"JAXGAN_TEST_DEVICES": "8"}, capture_output=True, text=True,
       timeout=600, check=False)
