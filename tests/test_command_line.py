@@ -4,14 +4,13 @@ fields, missing config files, finished runs, and what a failed run leaves behind
 import glob
 import json
 import os
-import re
 import subprocess
 import sys
 
 import orbax.checkpoint as ocp
 import pytest
 
-from jaxgan import command_line, trainer
+from jaxgan import command_line
 from jaxgan.errors import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -78,26 +77,6 @@ def test_mistakes_get_one_line_that_names_the_fix(tmp_path, data_dir, flag, mess
   assert result.returncode == 1 and message in result.stderr, result.stderr
   assert "Traceback" not in result.stderr
   assert not os.path.exists(tmp_path / "runs")  # A failed run leaves no folder behind.
-
-
-@pytest.mark.parametrize("field,value,message", [
-    ("loss_kwargs.real_lable", 0.9, "Loss 'non_saturating' takes no argument 'real_lable'. "
-                                    "Did you mean 'real_label'?"),
-    ("generator.featurs", (8,), "The dcgan generator takes no argument 'featurs'. Did you "
-                                "mean 'features'?"),
-    ("d_penalties", ({"name": "r1", "weight": 1.0, "gama": 2},),
-     "Penalty 'r1' takes no argument 'gama'"),
-    ("loss", "hinj", "Unknown loss 'hinj'. Did you mean 'hinge'?"),
-    ("g_optimizer.beta1", 0.5, "optax.adam takes no argument 'beta1'."),
-])
-def test_misspelt_arguments_are_named_with_the_fix(digits_config, tmp_path, field, value,
-                                                   message):
-  """As `--config.<field>=<value>` gives them; train.py prints the error as one line
-  (tests/test_train.py)."""
-  digits_config.update_from_flattened_dict({field: value})
-  with pytest.raises(ConfigError, match=re.escape(message)):
-    trainer.train_and_evaluate(digits_config, str(tmp_path / "run"))
-  assert not os.path.exists(tmp_path / "run")
 
 
 def test_a_missing_config_file_lists_the_configs(tmp_path):

@@ -264,7 +264,6 @@ def test_the_mixture_configs_are_the_settings_measured_best(config, setting):
       k: v for k, v in measured.items() if k not in cadence}
 
 
-
 # Settings fields whose keys are arguments of a model, the loss or an optimizer: checked by
 # building the GAN instead.
 ARGUMENTS = ("generator.", "discriminator.", "loss_kwargs.", "g_optimizer.", "d_optimizer.")

@@ -2,6 +2,7 @@
 trainers on one workdir. Real processes, real files."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -259,11 +260,21 @@ def test_two_trainers_on_one_workdir(data_dir, tmp_path, digits_config):
     ("batch_size", 0, "batch_size must be positive"),
     ("dataset", "mnist", "'mnist' is not prepared"),
     ("image_size", 18, "multiples of 4"),
+    # Misspelt arguments, named with the fix.
+    ("loss_kwargs.real_lable", 0.9, "Loss 'non_saturating' takes no argument 'real_lable'. "
+                                    "Did you mean 'real_label'?"),
+    ("generator.featurs", (8,), "The dcgan generator takes no argument 'featurs'. Did you "
+                                "mean 'features'?"),
+    ("d_penalties", ({"name": "r1", "weight": 1.0, "gama": 2},),
+     "Penalty 'r1' takes no argument 'gama'"),
+    ("loss", "hinj", "Unknown loss 'hinj'. Did you mean 'hinge'?"),
+    ("g_optimizer.beta1", 0.5, "optax.adam takes no argument 'beta1'."),
 ])
 def test_bad_config_is_a_clear_error_before_training(digits_config, tmp_path, field, value,
                                                      message):
-  """train.py turns these errors into one line (tests/test_train.py)."""
+  """As `--config.<field>=<value>` gives them; train.py turns these errors into one line
+  (tests/test_train.py). A failed run leaves no folder behind."""
   digits_config.update_from_flattened_dict({field: value})
-  with pytest.raises(ConfigError, match=message):
-    trainer.train_and_evaluate(digits_config, str(tmp_path))
-  assert not _listdir(tmp_path / "checkpoints")
+  with pytest.raises(ConfigError, match=re.escape(message)):
+    trainer.train_and_evaluate(digits_config, str(tmp_path / "run"))
+  assert not os.path.exists(tmp_path / "run")
