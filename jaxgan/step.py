@@ -253,11 +253,15 @@ def _d_metrics(loss: jax.Array, real_logits: jax.Array, fake_logits: jax.Array,
           "d/grad_norm": optax.tree.norm(grads)}
 
 
-def _replayed(gan: GAN, state: GANState, fake: jax.Array, rng: jax.Array) -> jax.Array:
-  """The fake batch D sees: partly from the replay buffer when it is on."""
+def _replayed(gan: GAN, state: GANState, fake: jax.Array,
+              rng: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """The fake batch D sees (partly from the replay buffer when it is on), and the rest of
+  the D update's key `rng`."""
+  replay_rng, rng = jax.random.split(rng)
   if state.replay is None:
-    return fake
-  return regularizers.replay_mix(rng, fake, state.replay, fraction=gan.replay_fraction)
+    return fake, rng
+  return regularizers.replay_mix(replay_rng, fake, state.replay,
+                                 fraction=gan.replay_fraction), rng
 
 
 def _latent_rng(rng: jax.Array, step: jax.Array) -> jax.Array:
@@ -291,31 +295,24 @@ def _split_batch(gan: GAN, batch: Batch) -> tuple[jax.Array, jax.Array | None]:
   return tuple(batch) if conditional_batch else (batch, None)
 
 
-def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
-               axis_name: str | None = None) -> tuple[GANState, Metrics]:
-  """One training step: `gan.n_critic` D updates and one G update.
+class _Inputs(NamedTuple):
+  """One D update's inputs (a row of `_step_inputs`); the last row's also feed G's."""
+  real: jax.Array  # [per_device_batch, *data_shape]
+  real_labels: jax.Array | None  # [per_device_batch]
+  latents: jax.Array  # [per_device_batch, latent_dim]
+  fake_labels: jax.Array | None  # [per_device_batch]
+  d_rng: jax.Array  # The D update's key.
+  noise_rng: jax.Array  # G's own noise in the forward pass that makes the fake batch.
 
-  Args:
-    gan: the fixed definition (models, optimizers, loss, schedule, tricks).
-    state: the current state.
-    batch: `[n_critic * per_device_batch, *data_shape]` real samples (this device's share),
-      or `(samples, labels [n_critic * per_device_batch])` for a conditional GAN.
-    rng: the run's key, the same on every device; the step draws from
-      `fold_in(rng, state.step)`, so results depend only on the seed and the step.
-    axis_name: the pmap axis to average over, or None under jit.
 
-  Returns:
-    The new state and scalar metrics: `d/loss`, `d/real_prob` and `d/fake_prob`
-    (mean D(x) and D(G(z)) before the last D update), `d/grad_norm`, `g/loss`,
-    `g/grad_norm`, and one per regulariser that is on.
-  """
-  step_rng = jax.random.fold_in(rng, state.step)
+def _step_inputs(gan: GAN, step: jax.Array, batch: Batch, rng: jax.Array,
+                 axis_name: str | None) -> tuple[_Inputs, jax.Array]:
+  """This device's inputs of each D update, stacked `[n_critic, ...]`, and G's key."""
+  step_rng = jax.random.fold_in(rng, step)
   _, d_rng, g_rng = jax.random.split(step_rng, 3)  # [0]: latents.
   d_rng, g_rng = _device_rng(d_rng, axis_name), _device_rng(g_rng, axis_name)
   noise_rngs = jax.random.split(  # G's own noise, one key per G forward pass.
       _device_rng(jax.random.fold_in(step_rng, 1), axis_name), gan.n_critic)
-  ctx = _context(gan, state.step, axis_name)
-
   samples, labels = _split_batch(gan, batch)
   per_device_batch = samples.shape[0] // gan.n_critic
   real, real_labels = jax.tree.map(
@@ -323,78 +320,106 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   num_devices = 1 if axis_name is None else lax.axis_size(axis_name)
   global_batch = per_device_batch * num_devices
   latents, fake_labels = _device_share(
-      (step_latents(gan, rng, state.step, global_batch),
-       step_labels(gan, rng, state.step, global_batch)), axis_name, axis=1)
+      (step_latents(gan, rng, step, global_batch),
+       step_labels(gan, rng, step, global_batch)), axis_name, axis=1)
   d_rngs = jax.random.split(d_rng, gan.n_critic)
-  g, d = state.g, state.d
+  return _Inputs(real, real_labels, latents, fake_labels, d_rngs, noise_rngs), g_rng
 
-  # All D updates but the last, each on a fresh fake batch (n_critic > 1 only).
-  def critic_update(carry, inputs):
+
+def _generate(gan: GAN, ctx: _Context, g_params: Any, g_stats: Any,
+              inputs: _Inputs) -> tuple[jax.Array, Any]:
+  """G's fake batch `[per_device_batch, *data_shape]` in training, and its new statistics."""
+  return _apply(gan.generator, gan.compute_dtype, g_params, g_stats, inputs.latents,
+                inputs.fake_labels, noise_rng=inputs.noise_rng, **ctx.model_kwargs)
+
+
+def _critic_updates(gan: GAN, ctx: _Context, state: GANState,
+                    inputs: _Inputs) -> tuple[Any, Player]:
+  """All D updates but the last (n_critic > 1 only), each on a fresh fake batch; returns
+  G's statistics and D after them."""
+  if gan.n_critic == 1:
+    return state.g.batch_stats, state.d
+
+  def critic_update(carry, inputs_i):
     g_stats, d = carry
-    real_i, real_labels_i, latents_i, fake_labels_i, rng_i, noise_rng_i = inputs
-    fake, g_stats = _apply(gan.generator, gan.compute_dtype, g.params, g_stats, latents_i,
-                           fake_labels_i, noise_rng=noise_rng_i, **ctx.model_kwargs)
-    replay_rng, rng_i = jax.random.split(rng_i)
-    d, _ = _d_step(gan, ctx, d, real_i, real_labels_i,
-                   _replayed(gan, state, fake, replay_rng), fake_labels_i, rng_i)
+    fake, g_stats = _generate(gan, ctx, state.g.params, g_stats, inputs_i)
+    d_fake, d_rng = _replayed(gan, state, fake, inputs_i.d_rng)
+    d, _ = _d_step(gan, ctx, d, inputs_i.real, inputs_i.real_labels, d_fake,
+                   inputs_i.fake_labels, d_rng)
     return (g_stats, d), None
 
-  g_stats = g.batch_stats
-  if gan.n_critic > 1:
-    all_but_last = jax.tree.map(lambda x: x[:-1],
-                                (real, real_labels, latents, fake_labels, d_rngs, noise_rngs))
-    # Unrolled: XLA:CPU runs convolutions inside a loop ~20x slower (the digits DCGAN with
-    # n_critic=5: 2.8 s a step in a loop, 0.13 s unrolled).
-    (g_stats, d), _ = lax.scan(critic_update, (g_stats, d), all_but_last, unroll=True)
+  all_but_last = jax.tree.map(lambda x: x[:-1], inputs)
+  # Unrolled: XLA:CPU runs convolutions inside a loop ~20x slower (the digits DCGAN with
+  # n_critic=5: 2.8 s a step in a loop, 0.13 s unrolled).
+  (g_stats, d), _ = lax.scan(critic_update, (state.g.batch_stats, state.d), all_but_last,
+                             unroll=True)
+  return g_stats, d
 
-  # One G forward pass serves the last D update and the G update.
-  real, real_labels, latents, fake_labels = jax.tree.map(
-      lambda x: x[-1], (real, real_labels, latents, fake_labels))
-  fake, g_pullback, g_stats = jax.vjp(
-      lambda p: _apply(gan.generator, gan.compute_dtype, p, g_stats, latents, fake_labels,
-                       noise_rng=noise_rngs[-1], **ctx.model_kwargs),
-      g.params, has_aux=True)
-  replay_rng, d_rng = jax.random.split(d_rngs[-1])
-  d_fake = _replayed(gan, state, fake, replay_rng)
+
+# The last D update and G's loss, by schedule: `(gan, ctx, state, d, inputs, fake, g_rng)`
+# -> `(d after its update, D's metrics, G's loss, its gradient with respect to `fake`)`.
+def _alternating(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _Inputs,
+                 fake: jax.Array, g_rng: jax.Array):
+  """D's last update, then G's loss against the updated D (or D unrolled from it)."""
+  d_fake, d_rng = _replayed(gan, state, fake, inputs.d_rng)
   unroll_rng = jax.random.fold_in(g_rng, 2)
+  d, metrics = _d_step(gan, ctx, d, inputs.real, inputs.real_labels, d_fake,
+                       inputs.fake_labels, d_rng)
 
-  if gan.schedule == "alternating":
-    # Last D update, then G's loss against the updated D.
-    d, metrics = _d_step(gan, ctx, d, real, real_labels, d_fake, fake_labels, d_rng)
+  def g_loss_fn(fake):
+    judge = unrolled(gan, ctx, d, inputs.real, inputs.real_labels, fake, inputs.fake_labels,
+                     unroll_rng)
+    return _g_loss(gan, ctx, judge, state.past_d, inputs.real, inputs.real_labels, fake,
+                   inputs.fake_labels, g_rng)
 
-    def g_loss_fn(fake):
-      judge = unrolled(gan, ctx, d, real, real_labels, fake, fake_labels, unroll_rng)
-      return _g_loss(gan, ctx, judge, state.past_d, real, real_labels, fake, fake_labels, g_rng)
+  (g_loss, d_stats), fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
+  if not gan.unrolled_steps:  # An unrolled D is only G's judge: D keeps its own state.
+    d = d.replace(batch_stats=d_stats)
+  return d, metrics, g_loss, fake_grad
 
-    (g_loss, d_stats), fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
-    if not gan.unrolled_steps:  # An unrolled D is only G's judge: D keeps its own state.
-      d = d.replace(batch_stats=d_stats)
-  else:
-    # Both losses from one forward pass through D; each player's gradient by its own pullback.
-    def losses(d_params, fake):
-      d_loss, (d_stats, real_logits, fake_logits, terms) = _d_loss(
-          gan, ctx, d_params, d, real, real_labels, fake, fake_labels, d_rng)
-      g_loss = _generator_adversarial_loss(gan, fake_logits, lambda: real_logits)
-      return (d_loss, g_loss), (d_stats, real_logits, fake_logits, terms)
 
-    (d_loss, g_loss), d_pullback, (d_stats, real_logits, fake_logits, terms) = jax.vjp(
-        losses, d.params, d_fake, has_aux=True)
-    d_grads, _ = d_pullback((jnp.ones_like(d_loss), jnp.zeros_like(g_loss)))
-    _, fake_grad = d_pullback((jnp.zeros_like(d_loss), jnp.ones_like(g_loss)))
-    d_grads = _pmean(d_grads, axis_name)
-    metrics = _d_metrics(d_loss, real_logits, fake_logits, d_grads) | terms
-    d = _update(d, gan.d_optimizer, d_grads, d_stats)
+def _simultaneous(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _Inputs,
+                  fake: jax.Array, g_rng: jax.Array):
+  """Both losses from one forward pass through D; each player's gradient by its own
+  pullback, then D's update."""
+  del g_rng  # G's loss comes from the shared pass.
+  d_fake, d_rng = _replayed(gan, state, fake, inputs.d_rng)
 
-  (g_grads,) = g_pullback(fake_grad)
-  if gan.historical_averaging_weight:
-    penalty, penalty_grads = jax.value_and_grad(regularizers.historical_average_penalty)(
-        g.params, g.history)
-    g_grads = jax.tree.map(lambda a, b: a + gan.historical_averaging_weight * b,
-                           g_grads, penalty_grads)
-    metrics["g/historical_average"] = penalty
-  g_grads = _pmean(g_grads, axis_name)
-  g = _update(g, gan.g_optimizer, g_grads, g_stats)
+  def losses(d_params, fake):
+    d_loss, (d_stats, real_logits, fake_logits, terms) = _d_loss(
+        gan, ctx, d_params, d, inputs.real, inputs.real_labels, fake, inputs.fake_labels,
+        d_rng)
+    g_loss = _generator_adversarial_loss(gan, fake_logits, lambda: real_logits)
+    return (d_loss, g_loss), (d_stats, real_logits, fake_logits, terms)
 
+  (d_loss, g_loss), d_pullback, (d_stats, real_logits, fake_logits, terms) = jax.vjp(
+      losses, d.params, d_fake, has_aux=True)
+  d_grads, _ = d_pullback((jnp.ones_like(d_loss), jnp.zeros_like(g_loss)))
+  _, fake_grad = d_pullback((jnp.zeros_like(d_loss), jnp.ones_like(g_loss)))
+  d_grads = _pmean(d_grads, ctx.axis_name)
+  metrics = _d_metrics(d_loss, real_logits, fake_logits, d_grads) | terms
+  return _update(d, gan.d_optimizer, d_grads, d_stats), metrics, g_loss, fake_grad
+
+
+_SCHEDULES = {"alternating": _alternating, "simultaneous": _simultaneous}
+
+
+def _g_regularized(gan: GAN, g: Player, grads: Any) -> tuple[Any, Metrics]:
+  """G's gradient with its regulariser's (historical averaging) added, and its value."""
+  if not gan.historical_averaging_weight:
+    return grads, {}
+  penalty, penalty_grads = jax.value_and_grad(regularizers.historical_average_penalty)(
+      g.params, g.history)
+  grads = jax.tree.map(lambda a, b: a + gan.historical_averaging_weight * b,
+                       grads, penalty_grads)
+  return grads, {"g/historical_average": penalty}
+
+
+def _next_state(gan: GAN, state: GANState, g: Player, d: Player, fake: jax.Array,
+                axis_name: str | None) -> GANState:
+  """The state after both updates: the players with their statistics averaged over
+  devices, and what follows them (parameter histories, G's EMA, the replay buffer, D's
+  snapshots)."""
   # Running statistics are linear in the batch statistics, so one mean at the end
   # equals a mean after every update.
   g = g.replace(batch_stats=_pmean(g.batch_stats, axis_name))
@@ -413,13 +438,49 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   if past_d is not None:
     past_d = regularizers.past_discriminators_push(
         past_d, d.params, d.batch_stats, (state.step + 1) % gan.past_d_every == 0)
+  return GANState(step=state.step + 1, g=g, d=d, skipped_updates=state.skipped_updates,
+                  g_ema=g_ema, replay=replay, past_d=past_d)
 
-  metrics |= {"g/loss": g_loss, "g/grad_norm": optax.tree.norm(g_grads)}
-  metrics = _pmean(metrics, axis_name)
-  new_state = GANState(step=state.step + 1, g=g, d=d, skipped_updates=state.skipped_updates,
-                       g_ema=g_ema, replay=replay, past_d=past_d)
+
+def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
+               axis_name: str | None = None) -> tuple[GANState, Metrics]:
+  """One training step: `gan.n_critic` D updates and one G update.
+
+  Args:
+    gan: the fixed definition (models, optimizers, loss, schedule, tricks).
+    state: the current state.
+    batch: `[n_critic * per_device_batch, *data_shape]` real samples (this device's share),
+      or `(samples, labels [n_critic * per_device_batch])` for a conditional GAN.
+    rng: the run's key, the same on every device; the step draws from
+      `fold_in(rng, state.step)`, so results depend only on the seed and the step.
+    axis_name: the pmap axis to average over, or None under jit.
+
+  Returns:
+    The new state and scalar metrics: `d/loss`, `d/real_prob` and `d/fake_prob`
+    (mean D(x) and D(G(z)) before the last D update), `d/grad_norm`, `g/loss`,
+    `g/grad_norm`, and one per regulariser that is on.
+  """
+  inputs, g_rng = _step_inputs(gan, state.step, batch, rng, axis_name)
+  ctx = _context(gan, state.step, axis_name)
+  g_stats, d = _critic_updates(gan, ctx, state, inputs)
+
+  # One G forward pass serves D's last update and G's.
+  last = jax.tree.map(lambda x: x[-1], inputs)
+  fake, g_pullback, g_stats = jax.vjp(
+      lambda params: _generate(gan, ctx, params, g_stats, last), state.g.params, has_aux=True)
+  d, metrics, g_loss, fake_grad = _SCHEDULES[gan.schedule](
+      gan, ctx, state, d, last, fake, g_rng)
+
+  (g_grads,) = g_pullback(fake_grad)
+  g_grads, g_terms = _g_regularized(gan, state.g, g_grads)
+  g_grads = _pmean(g_grads, axis_name)
+  g = _update(state.g, gan.g_optimizer, g_grads, g_stats)
+
+  new_state = _next_state(gan, state, g, d, fake, axis_name)
+  metrics = _pmean(metrics | g_terms | {"g/loss": g_loss, "g/grad_norm": optax.tree.norm(g_grads)},
+                   axis_name)
   if gan.skip_nonfinite_updates:
-    new_state, metrics = _skip_if_nonfinite(state, new_state, metrics)
+    return _skip_if_nonfinite(state, new_state, metrics)
   return new_state, metrics
 
 
