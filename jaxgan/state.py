@@ -29,7 +29,8 @@ class GAN:
   `schedule="alternating"` (the classic DCGAN loop): `n_critic` D updates, then a G
   update against the updated D. `"simultaneous"`: both gradients from one shared
   forward pass through G and D, then both updates; cheaper (no second D forward),
-  but G's gradient comes from the D before its update.
+  but G's gradient comes from the D before its update, and only from those of its
+  samples that D was shown (not the ones the replay buffer replaced).
 
   Tricks, all off by default: `d_penalties` (gradient penalties on D);
   `instance_noise_std` (Gaussian noise on D's inputs, annealed to 0 over

@@ -381,19 +381,19 @@ def _alternating(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _I
 def _simultaneous(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _Inputs,
                   fake: jax.Array, g_rng: jax.Array):
   """Both losses from one forward pass through D; each player's gradient by its own
-  pullback, then D's update."""
+  pullback, then D's update. Samples D was shown from the replay buffer send G none."""
   del g_rng  # G's loss comes from the shared pass.
-  d_fake, d_rng = _replayed(gan, state, fake, inputs.d_rng)
 
   def losses(d_params, fake):
+    d_fake, d_rng = _replayed(gan, state, fake, inputs.d_rng)
     d_loss, (d_stats, real_logits, fake_logits, terms) = _d_loss(
-        gan, ctx, d_params, d, inputs.real, inputs.real_labels, fake, inputs.fake_labels,
+        gan, ctx, d_params, d, inputs.real, inputs.real_labels, d_fake, inputs.fake_labels,
         d_rng)
     g_loss = _generator_adversarial_loss(gan, fake_logits, lambda: real_logits)
     return (d_loss, g_loss), (d_stats, real_logits, fake_logits, terms)
 
   (d_loss, g_loss), d_pullback, (d_stats, real_logits, fake_logits, terms) = jax.vjp(
-      losses, d.params, d_fake, has_aux=True)
+      losses, d.params, fake, has_aux=True)
   d_grads, _ = d_pullback((jnp.ones_like(d_loss), jnp.zeros_like(g_loss)))
   _, fake_grad = d_pullback((jnp.zeros_like(d_loss), jnp.ones_like(g_loss)))
   d_grads = _pmean(d_grads, ctx.axis_name)

@@ -103,6 +103,18 @@ def test_instance_noise_label_flips_historical_averaging_and_replay(ring_config)
   assert not np.allclose(state.g.history["Dense_0"]["kernel"], state.g.params["Dense_0"]["kernel"])
 
 
+@pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
+def test_samples_replayed_to_d_send_g_no_gradient(ring_config, schedule):
+  # Step 1 fills the buffer with one batch; step 2 shows D only that batch, so in the
+  # simultaneous schedule (G's loss from D's pass) G has nothing to learn from, while in the
+  # alternating one G's loss is on its own new samples.
+  ring_config.schedule = schedule
+  ring_config.replay = {"size": 8, "fraction": 1.0}
+  _, _, history = _run(ring_config, 2)
+  assert float(history[0]["g/grad_norm"]) > 0
+  assert (float(history[1]["g/grad_norm"]) > 0) == (schedule == "alternating")
+
+
 def test_instance_noise_changes_what_d_sees(ring_config):
   _, clean, _ = _run(ring_config, 1)
   ring_config.instance_noise = {"std": 1.0, "anneal_steps": 0}
