@@ -356,8 +356,9 @@ def _critic_updates(gan: GAN, ctx: _Context, state: GANState,
   return g_stats, d
 
 
-# The last D update and G's loss, by schedule: `(gan, ctx, state, d, inputs, fake, g_rng)`
-# -> `(d after its update, D's metrics, G's loss, its gradient with respect to `fake`)`.
+# The last D update and G's loss, by schedule: each takes `(gan, ctx, state, d, inputs,
+# fake, g_rng)` and returns D after its update, D's metrics, G's loss and that loss's
+# gradient with respect to `fake`.
 def _alternating(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _Inputs,
                  fake: jax.Array, g_rng: jax.Array):
   """D's last update, then G's loss against the updated D (or D unrolled from it)."""
