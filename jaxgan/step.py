@@ -333,6 +333,15 @@ def _generate(gan: GAN, ctx: _Context, g_params: Any, g_stats: Any,
                 inputs.fake_labels, noise_rng=inputs.noise_rng, **ctx.model_kwargs)
 
 
+def _d_update(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _Inputs,
+              fake: jax.Array) -> tuple[Player, Metrics]:
+  """One D update on `inputs`' real batch and the fake batch `fake` (mixed with the replay
+  buffer when it is on)."""
+  d_fake, d_rng = _replayed(gan, state, fake, inputs.d_rng)
+  return _d_step(gan, ctx, d, inputs.real, inputs.real_labels, d_fake, inputs.fake_labels,
+                 d_rng)
+
+
 def _critic_updates(gan: GAN, ctx: _Context, state: GANState,
                     inputs: _Inputs) -> tuple[Any, Player]:
   """All D updates but the last (n_critic > 1 only), each on a fresh fake batch; returns
@@ -343,9 +352,7 @@ def _critic_updates(gan: GAN, ctx: _Context, state: GANState,
   def critic_update(carry, inputs_i):
     g_stats, d = carry
     fake, g_stats = _generate(gan, ctx, state.g.params, g_stats, inputs_i)
-    d_fake, d_rng = _replayed(gan, state, fake, inputs_i.d_rng)
-    d, _ = _d_step(gan, ctx, d, inputs_i.real, inputs_i.real_labels, d_fake,
-                   inputs_i.fake_labels, d_rng)
+    d, _ = _d_update(gan, ctx, state, d, inputs_i, fake)
     return (g_stats, d), None
 
   all_but_last = jax.tree.map(lambda x: x[:-1], inputs)
@@ -362,10 +369,8 @@ def _critic_updates(gan: GAN, ctx: _Context, state: GANState,
 def _alternating(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _Inputs,
                  fake: jax.Array, g_rng: jax.Array):
   """D's last update, then G's loss against the updated D (or D unrolled from it)."""
-  d_fake, d_rng = _replayed(gan, state, fake, inputs.d_rng)
+  d, metrics = _d_update(gan, ctx, state, d, inputs, fake)
   unroll_rng = jax.random.fold_in(g_rng, 2)
-  d, metrics = _d_step(gan, ctx, d, inputs.real, inputs.real_labels, d_fake,
-                       inputs.fake_labels, d_rng)
 
   def g_loss_fn(fake):
     judge = unrolled(gan, ctx, d, inputs.real, inputs.real_labels, fake, inputs.fake_labels,
