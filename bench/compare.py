@@ -44,12 +44,13 @@ def _jax_worker(model: str, framework: str, batch: int, steps: int, repeats: int
 
   from bench import specs
   from jaxgan import init_state, parallel, trainer
+  from jaxgan.tasks import DataSpec
 
   schedule = "simultaneous" if framework == "jaxgan-simultaneous" else "alternating"
   config = specs.config(model, batch_size=batch, schedule=schedule)
   config.dtype = "bfloat16" if framework == "jaxgan-bfloat16" else "float32"
   data_shape = specs.MODELS[model][0]
-  gan = trainer.build_gan(config, data_shape)
+  gan = trainer.build_gan(config, DataSpec(data_shape))
   state = init_state(gan, jax.random.key(0), data_shape)
   real = jax.random.uniform(jax.random.key(1), (batch, *data_shape), minval=-1.0)
   rng = jax.random.key(2)

@@ -25,7 +25,7 @@ sys.path.insert(0, ROOT)
 from jaxgan import command_line, trainer  # noqa: E402
 
 CONFIGS = ("default.py", "sngan_digits.py", "msg_digits.py", "progressive_digits.py")
-METRICS = ("eval/fid", "eval/kid", "eval/precision", "eval/recall")
+METRICS = ("eval/fd_classifier", "eval/kid", "eval/precision", "eval/recall")
 
 
 def run(name: str, seed: int, steps: int | None = None, *, overrides: dict | None = None,
@@ -59,7 +59,7 @@ def mean_std(values: list[float], digits: int) -> str:
 
 def print_row(label: str, runs: list[dict]) -> None:
   print(f"| {label} | {runs[0]['steps']:,} | {mean_std([r['seconds'] for r in runs], 0)} | "
-        f"{mean_std([r['eval/fid'] for r in runs], 1)} | "
+        f"{mean_std([r['eval/fd_classifier'] for r in runs], 1)} | "
         f"{mean_std([r['eval/kid'] for r in runs], 0)} | "
         f"{mean_std([r['eval/precision'] for r in runs], 2)} | "
         f"{mean_std([r['eval/recall'] for r in runs], 2)} |", flush=True)

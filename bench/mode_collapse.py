@@ -31,7 +31,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs import gaussians, pacgan_ring  # noqa: E402
-from jaxgan import data, generate, metrics, pictures, sample_latents, trainer  # noqa: E402
+from jaxgan import generate, metrics, pictures, sample_latents, trainer  # noqa: E402
+from jaxgan.tasks import DataSpec, mixture  # noqa: E402
 
 # Both learning rates falling to 0 along a cosine by the last step.
 COSINE = {"g_optimizer.decay": "cosine", "d_optimizer.decay": "cosine"}
@@ -139,10 +140,10 @@ def run(suite: str, dataset: str, setting: str, seed: int, steps: int | None, nu
   with tempfile.TemporaryDirectory() as workdir:
     state = trainer.train_and_evaluate(config, workdir)
   seconds = time.perf_counter() - start
-  gan = trainer.build_gan(config, (2,))
+  gan = trainer.build_gan(config, DataSpec((2,)))
   latents = sample_latents(gan, jax.random.key(seed + 1), num_samples)
   samples = np.asarray(generate(gan, state.sampler, latents))
-  centers, std = data.MIXTURES[dataset]
+  centers, std = mixture.MIXTURES[dataset]
   return {"suite": suite, "dataset": dataset, "setting": setting, "seed": seed,
           "steps": config.num_train_steps, "seconds": seconds,
           **metrics.mode_coverage(samples, centers, std),
@@ -169,7 +170,7 @@ def load_results(paths: list[str]) -> list[dict]:
 
 def save_plot(path: str, rows: list[dict], dataset: str) -> None:
   """The final samples of each seed over the mode centres, side by side, as one PNG."""
-  centers = data.MIXTURES[dataset][0]
+  centers = mixture.MIXTURES[dataset][0]
   pictures.save_png(path, np.concatenate(
       [pictures.scatter_picture(row["samples"], centers) for row in rows], axis=1))
 
@@ -180,13 +181,14 @@ def _mean_std(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
 
 
 HEADER = ("| dataset | setting | seeds | steps | modes | modes >= 1 | high quality % | "
-          "reverse KL | median: modes, HQ %, KL | train s |\n|---|---|---|---|---|---|---|---|---|---|")
+          "reverse KL | median: modes, HQ %, KL | train s |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")
 
 
 def print_row(runs: list[dict], plots: str | None) -> None:
   """The line of one (dataset, setting): mean ± std over its seeds, then the medians."""
   dataset, setting = runs[0]["dataset"], runs[0]["setting"]
-  total = len(data.MIXTURES[dataset][0])
+  total = len(mixture.MIXTURES[dataset][0])
   column = lambda key: [run[key] for run in runs]  # noqa: E731
   print(f"| {dataset} | {setting} | {len(runs)} | {runs[0]['steps']} | "
         f"{_mean_std(column('modes'))}/{total} | {_mean_std(column('modes_1'))}/{total} | "
@@ -201,7 +203,7 @@ def print_row(runs: list[dict], plots: str | None) -> None:
 
 
 def print_published(dataset: str) -> None:
-  total = len(data.MIXTURES[dataset][0])
+  total = len(mixture.MIXTURES[dataset][0])
   for name, (modes, quality, kl) in PUBLISHED[dataset].items():
     print(f"| {dataset} | {name}, published | 10 | 400000 | | {modes}/{total} | {quality} | "
           f"{kl:.2f} | | |")

@@ -24,34 +24,36 @@ sys.path.insert(0, ROOT)
 
 from bench import families  # noqa: E402
 from configs import tabular_anes96  # noqa: E402
-from jaxgan import evaluation, metrics, trainer  # noqa: E402
+from jaxgan import table_metrics, tasks, trainer  # noqa: E402
+from jaxgan.tasks.table import TableEvaluator  # noqa: E402
 
 COLUMNS = ("marginal", "ks", "tv", "association", "efficacy", "augmented")
 VARIANTS = {"jaxgan": {}, "jaxgan, no conditional vector": {"conditional": False},
             "jaxgan, straight-through": {"generator.output": "straight_through"}}
 
 
-def run_ctgan(seed: int, steps: int, evaluator: evaluation.Evaluator) -> dict[str, float]:
+def run_ctgan(seed: int, steps: int, evaluator: TableEvaluator, batch_size: int,
+              num_samples: int) -> dict[str, float]:
   """CTGAN fitted for `steps` steps of its batch; its samples' metrics and the wall time."""
   import ctgan  # pylint: disable=import-outside-toplevel
-  table, batch_size = evaluator.table, evaluator.config.batch_size
+  table = evaluator.table
   steps_per_epoch = max(1, len(table.train) // batch_size)  # As CTGAN counts them.
   epochs = max(1, steps // steps_per_epoch)
   model = ctgan.CTGAN(batch_size=batch_size, epochs=epochs, enable_gpu=False)
   model.set_random_state(seed)
   start = time.perf_counter()
   model.fit(table.train, discrete_columns=table.categorical)
-  rows = model.sample(evaluator.config.eval_num_samples)
+  rows = model.sample(num_samples)
   seconds = time.perf_counter() - start
   return {"seconds": seconds, "steps": epochs * steps_per_epoch,
           **evaluator.measure_rows(rows[list(table.train.columns)])}
 
 
-def references(evaluator: evaluation.Evaluator) -> dict[str, dict[str, float]]:
+def references(evaluator: TableEvaluator) -> dict[str, dict[str, float]]:
   """The metrics of the real training rows, and the efficacy of the small real split."""
   table = evaluator.table
-  floor = metrics.table_metrics(table.test, table.train, table.categorical)
-  efficacy = evaluator.table_references
+  floor = table_metrics.table_metrics(table.test, table.train, table.categorical)
+  efficacy = evaluator.references
   return {"real training rows (floor)": floor | {"efficacy": efficacy["efficacy_real"]},
           "a tenth of them alone": {"efficacy": efficacy["efficacy_small_real"]}}
 
@@ -69,7 +71,7 @@ def main():
   trainer.log_to_console()
   config = tabular_anes96.get_config()
   steps = args.steps or config.num_train_steps
-  evaluator = evaluation.Evaluator(config, cache_dir=evaluation.default_cache_dir())
+  evaluator = tasks.from_config(config).evaluator(cache_dir="")
   print(f"{evaluator.describe(config.eval_num_samples)}; seeds {args.seeds}, mean ± std. "
         f"marginal: mean of ks (continuous columns) and tv (categorical); association: "
         f"mean |difference| of the association matrices; augmented: a tenth of the real "
@@ -81,7 +83,8 @@ def main():
                                          for c in COLUMNS) + " |", flush=True)
   for name in args.variants:
     if name == "ctgan":
-      runs = [run_ctgan(seed, steps, evaluator) for seed in args.seeds]
+      runs = [run_ctgan(seed, steps, evaluator, config.batch_size, config.eval_num_samples)
+              for seed in args.seeds]
     else:
       runs = [families.run("tabular_anes96.py", seed, steps, overrides=VARIANTS[name],
                            metrics=tuple(f"eval/{c}" for c in COLUMNS)) for seed in args.seeds]

@@ -31,13 +31,14 @@ COLUMNS = ("valid_words", "novel_words", "unique", "js_1", "js_2", "js_3", "js_4
 def references(num: int, seed: int = 0) -> dict[str, dict[str, float]]:
   """The metrics of `num` training words, and of `num` unigram strings."""
   config = words_english.get_config()
-  words = text.load(config.dataset, config.sequence_length)
+  length = config.task_kwargs.sequence_length
+  words = text.load(config.dataset, length)
   rng = np.random.default_rng(seed)
   lengths = rng.choice([len(w) for w in words.train], num)
   letters = np.array(list("".join(words.train)))
   unigram = ["".join(rng.choice(letters, n)) for n in lengths]
   measure = lambda strings: metrics.word_metrics(  # noqa: E731
-      strings, set(words.train), set(words.held_out), max_length=config.sequence_length)
+      strings, set(words.train), set(words.held_out), max_length=length)
   return {"training words (floor)": measure(rng.choice(words.train, num, False).tolist()),
           "unigram letters": measure(unigram)}
 

@@ -18,7 +18,7 @@ from configs import default
 
 def get_config():
   config = default.base_config()
-  config.binarized = True
+  config.task_kwargs.binarized = True
   config.model = "mlp"
   config.latent_dim = 64
   config.generator = ml_collections.ConfigDict(

@@ -27,25 +27,18 @@ def base_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0
 
-  # Data.
+  # Data: the kind of data (jaxgan.tasks: images, mixture, words, table, audio), its
+  # dataset, and the kind's own settings (keyword arguments of its task, e.g. images:
+  # binarized; words: sequence_length; table: categorical_columns, target; audio:
+  # sample_rate, length).
+  config.task = "images"
   config.dataset = "sklearn_digits"
-  config.image_size = 16
+  config.task_kwargs = ml_collections.ConfigDict()
+  config.image_size = 16  # Images: the side they are resized to.
   config.data_dir = ""  # tfds data dir; "" is tfds' default (~/tensorflow_datasets).
   config.download = False  # Let tfds download datasets that are not prepared yet.
   # Class-conditional G and D on the dataset's labels (configs/conditional_digits.py).
   config.conditional = False
-  config.binarized = False  # Images thresholded to {-1, 1} (configs/binary_digits.py).
-  # Words (configs/words_english.py): characters per sample; longer strings are left out.
-  config.sequence_length = 8
-  # Tables (configs/tabular_anes96.py, jaxgan.tabular): the columns of each kind (others
-  # inferred), the column machine-learning efficacy predicts ("": the last), a file of
-  # held-out rows ("": a fifth of the table), and the encoding of continuous columns.
-  config.table = ml_collections.ConfigDict({
-      "categorical_columns": (), "continuous_columns": (), "target": "", "test_file": "",
-      "continuous_transform": "mode_specific", "max_modes": 10})
-  # Audio (configs/wavegan_*.py, jaxgan.audio): clips resampled to this rate (Hz) and cut or
-  # padded to this many samples.
-  config.audio = ml_collections.ConfigDict({"sample_rate": 16000, "length": 16384})
 
   # Model.
   config.model = "dcgan"

@@ -36,6 +36,7 @@ def long_run(config: ml_collections.ConfigDict) -> None:
 def base_config():
   """The plain MLP GAN on the ring: 3x128 LeakyReLU layers each, latent 2, Adam 1e-3."""
   config = default.base_config()
+  config.task = "mixture"
   config.dataset = "ring8"
   config.model = "mlp"
   config.latent_dim = 2

@@ -5,7 +5,7 @@ training-by-sampling, WGAN-GP, Adam (0.5, 0.9), batches of 500 rows: CTGAN's set
 
   python train.py --config configs/tabular_anes96.py
   python train.py --config configs/tabular_anes96.py --config.dataset=my_table.csv \\
-      --config.table.categorical_columns="('colour', 'size')" --config.table.target=size
+      --config.task_kwargs.categorical_columns="('colour', 'size')" --config.task_kwargs.target=size
 
 Measured against a fifth of the voters held out: each column's distribution (KS or total
 variation), the associations between columns, and how well a model fitted to generated
@@ -19,10 +19,11 @@ from configs import default
 
 def get_config():
   config = default.base_config()
+  config.task = "table"
   config.dataset = "statsmodels:anes96"
-  config.table.categorical_columns = ("TVnews", "selfLR", "ClinLR", "DoleLR", "PID", "educ",
-                                      "vote")
-  config.table.target = "vote"
+  config.task_kwargs.categorical_columns = ("TVnews", "selfLR", "ClinLR", "DoleLR", "PID",
+                                            "educ", "vote")
+  config.task_kwargs.target = "vote"
   config.conditional = True
   config.model = "tabular"
   config.latent_dim = 128

@@ -20,8 +20,9 @@ from configs import default
 
 def get_config():
   config = default.base_config()
+  config.task = "audio"
   config.dataset = "spoken_digits"
-  config.audio.sample_rate, config.audio.length = 8000, 4096
+  config.task_kwargs.sample_rate, config.task_kwargs.length = 8000, 4096
   config.model = "wavegan"
   config.generator = ml_collections.ConfigDict({"dim": 16})
   config.discriminator = ml_collections.ConfigDict({"dim": 16, "phase_shuffle": 2})

@@ -19,8 +19,9 @@ from configs import default
 
 def get_config():
   config = default.base_config()
+  config.task = "words"
   config.dataset = "english_words"
-  config.sequence_length = 8
+  config.task_kwargs.sequence_length = 8
   config.model = "char_resnet"
   config.latent_dim = 128
   config.generator = ml_collections.ConfigDict(

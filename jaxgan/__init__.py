@@ -1,13 +1,16 @@
-"""jaxgan: generative adversarial networks in JAX and Flax, as pure functions."""
+"""jaxgan: generative adversarial networks in JAX and Flax, as pure functions.
 
-from jaxgan import data, losses, metrics, models, regularizers, trainer
+`import jaxgan` loads the core only: losses, regularisers, the GAN's definition and state,
+the step and the models (jax, flax and optax). The trainer (`jaxgan.trainer`), the kinds of
+data (`jaxgan.tasks`) and the commands import their own dependencies when imported.
+"""
+
+from jaxgan import losses, models, regularizers
 from jaxgan.losses import GANLoss
 from jaxgan.state import GAN, GANState, Player, init_state, sample_latents
 from jaxgan.step import generate, train_step
-from jaxgan.trainer import build_gan, train_and_evaluate
 
 __all__ = [
-    "GAN", "GANLoss", "GANState", "Player", "build_gan", "data", "generate", "init_state",
-    "losses", "metrics", "models", "regularizers", "sample_latents", "train_and_evaluate",
-    "train_step", "trainer",
+    "GAN", "GANLoss", "GANState", "Player", "generate", "init_state", "losses", "models",
+    "regularizers", "sample_latents", "train_step",
 ]

@@ -44,11 +44,6 @@ TEST_FRACTION = 0.2
 PEAK = 0.9  # Spoken digits are scaled to this peak amplitude.
 
 
-def is_audio_data(name: str) -> bool:
-  """Whether a config's `dataset` names audio: `spoken_digits` or a folder of WAV files."""
-  return name == SPOKEN_DIGITS or os.path.isdir(name)
-
-
 def to_int16(clip: np.ndarray) -> np.ndarray:
   """float samples in [-1, 1] -> int16 PCM (clipped)."""
   return np.clip(np.round(clip * 32767.0), -32768, 32767).astype(np.int16)
@@ -142,6 +137,7 @@ def spoken_word(word: str, voice: str, pitch: int, speed: int) -> np.ndarray:
 class SpokenDigits(tfds.core.GeneratorBasedBuilder):
   """`audio`: int16 `[n]` at 16 kHz; `label`: the digit said; `speaker`: its index."""
 
+  prepared_offline = True  # Made from what is on disk (jaxgan.data).
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
 
@@ -220,6 +216,7 @@ class WavFolder(tfds.core.GeneratorBasedBuilder):
   """A folder of audio files (`FolderConfig`): `audio` int16 `[n]` at the config's rate,
   `label` the subfolder (if any)."""
 
+  prepared_offline = True  # Made from what is on disk (jaxgan.data).
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
 
@@ -282,3 +279,18 @@ def write_wav(path: str, clips: np.ndarray, sample_rate: int, gap_s: float = 0.2
   gap = np.zeros((int(gap_s * sample_rate), 1), np.float32)
   joined = np.concatenate([part for clip in clips for part in (clip, gap)][:-1])
   soundfile.write(path, np.clip(joined, -1.0, 1.0), sample_rate, subtype="PCM_16")
+
+
+def mean_log_spectrum(clips: np.ndarray, window: int = 256) -> np.ndarray:
+  """The average power spectrum of clips `[n, length(, 1)]` in dB, `[window / 2 + 1]` bins
+  (Welch's method: Hann windows of `window` samples, half overlapping)."""
+  _, power = scipy.signal.welch(clips.reshape(len(clips), -1), nperseg=window, axis=-1)
+  return 10.0 * np.log10(power.mean(axis=0) + 1e-12)
+
+
+def spectrum_distance(real: np.ndarray, fake: np.ndarray, window: int = 256) -> float:
+  """How far the average log-power spectra of two sets of clips are apart: the root mean
+  square, over frequency bins, of their difference in dB (0 for the same spectrum; 6.02
+  for clips twice as loud at every frequency)."""
+  difference = mean_log_spectrum(real, window) - mean_log_spectrum(fake, window)
+  return float(np.sqrt(np.mean(difference ** 2)))

@@ -4,9 +4,9 @@ Inception weights cannot be downloaded everywhere; for digit-like data jaxgan tr
 its own LeNet-style CNN on the real training split (as TF-GAN does for MNIST) and
 uses its penultimate layer for Fréchet/kernel distances and precision/recall, and
 its softmax for the classifier score. Audio gets a 1-D CNN over log-power spectrograms
-(`AudioNet`), used the same way (as the WaveGAN paper scores SC09 with a trained
-classifier). It is trained once per (dataset, image size or clip format, seed), saved with
-orbax under `cache_dir`, and reloaded after.
+(jaxgan.tasks.audio.AudioNet), used the same way (as the WaveGAN paper scores SC09 with a trained
+classifier). Each kind of data trains its own once per (dataset, image size or clip format,
+seed) with `fit`, and `load_or_train` keeps it with orbax and reloads it after.
 """
 
 import functools
@@ -22,9 +22,6 @@ import optax
 import orbax.checkpoint as ocp
 import tqdm
 
-from jaxgan import audio, data
-from jaxgan.errors import ConfigError
-
 log = logging.getLogger(__name__)
 
 
@@ -39,23 +36,6 @@ class LeNet(nn.Module):
     for width in (32, 64):
       x = nn.relu(nn.Conv(width, (3, 3))(x))
       x = nn.max_pool(x, (2, 2), (2, 2))
-    features = nn.relu(nn.Dense(128)(x.reshape(x.shape[0], -1)))
-    return features, nn.Dense(self.num_classes)(features)
-
-
-class AudioNet(nn.Module):
-  """A clip's log-power spectrogram (jaxgan.audio), then two 1-D convolution + max-pool
-  blocks over time (the frequencies as channels), a 128-wide feature layer, and class
-  logits."""
-  num_classes: int = 10
-
-  @nn.compact
-  def __call__(self, clips: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """`clips [n, length, 1]` in [-1, 1] -> `(features [n, 128], logits [n, classes])`."""
-    x = audio.log_spectrogram(clips)
-    for width in (64, 128):
-      x = nn.relu(nn.Conv(width, (3,))(x))
-      x = nn.max_pool(x, (2,), (2,))
     features = nn.relu(nn.Dense(128)(x.reshape(x.shape[0], -1)))
     return features, nn.Dense(self.num_classes)(features)
 
@@ -93,30 +73,6 @@ def _embed(model, params, samples):
   return features, jax.nn.softmax(logits)
 
 
-def train(name: str, image_size: int, *, data_dir: str | None = None, seed: int = 0,
-          epochs: int = 30, batch_size: int = 64) -> Classifier:
-  """Trains LeNet on the `train` split of tfds dataset `name` (with labels), measuring
-  accuracy on `test`."""
-  split = functools.partial(data.load_split, name, image_size=image_size, data_dir=data_dir)
-  return fit(LeNet(), split(split="train"), split(split="test"), name=name, seed=seed,
-             epochs=epochs, batch_size=batch_size)
-
-
-def train_audio(name: str, sample_rate: int, length: int, *, data_dir: str | None = None,
-                seed: int = 0, epochs: int = 20, batch_size: int = 64) -> Classifier:
-  """Trains AudioNet on the labelled `train` clips of audio dataset `name` (jaxgan.audio),
-  measuring accuracy on `test`."""
-  split = functools.partial(data.load_clips, name, sample_rate=sample_rate, length=length,
-                            data_dir=data_dir)
-  train_split, test_split = split(split="train"), split(split="test")
-  if train_split[1] is None:
-    raise ConfigError(f"The audio files in {name} are not in subfolders, so they have no labels "
-                      f"to train the classifier whose features measure samples; put each "
-                      f"class's files in a subfolder, or set eval_every_steps=0.")
-  return fit(AudioNet(data.num_classes(name, data_dir)), train_split, test_split, name=name,
-             seed=seed, epochs=epochs, batch_size=batch_size)
-
-
 def fit(model: nn.Module, train_split: tuple[np.ndarray, np.ndarray],
         test_split: tuple[np.ndarray, np.ndarray], *, name: str, seed: int = 0,
         epochs: int = 30, batch_size: int = 64) -> Classifier:
@@ -149,26 +105,7 @@ def fit(model: nn.Module, train_split: tuple[np.ndarray, np.ndarray],
   return Classifier(params, accuracy, model)
 
 
-def load_or_train(name: str, image_size: int, *, cache_dir: str, data_dir: str | None = None,
-                  seed: int = 0) -> Classifier:
-  """The classifier for image dataset `name` at `image_size`, trained and saved on first
-  use."""
-  return _load_or_train(os.path.join(cache_dir, f"{name}_{image_size}px_seed{seed}"), LeNet,
-                        lambda: train(name, image_size, data_dir=data_dir, seed=seed))
-
-
-def load_or_train_audio(name: str, sample_rate: int, length: int, *, cache_dir: str,
-                        data_dir: str | None = None, seed: int = 0) -> Classifier:
-  """The classifier for audio dataset `name` (a folder: as its files are now) in clips of
-  `length` samples at `sample_rate` Hz, trained and saved on first use."""
-  stored = (audio.folder_builder(name, sample_rate, data_dir).builder_config.name
-            if os.path.isdir(name) else name)
-  return _load_or_train(
-      os.path.join(cache_dir, f"{stored}_{length}at{sample_rate}hz_seed{seed}"), AudioNet,
-      lambda: train_audio(name, sample_rate, length, data_dir=data_dir, seed=seed))
-
-
-def _load_or_train(path: str, model_class: type[nn.Module],
+def load_or_train(path: str, model_class: type[nn.Module],
                    train_it: Callable[[], Classifier]) -> Classifier:
   """The classifier saved at `path` (a `model_class`), or `train_it()`'s, saved there."""
   path = os.path.abspath(path)

@@ -19,7 +19,8 @@ from ml_collections import config_flags
 from jaxgan.errors import ConfigError, did_you_mean
 
 # Config fields whose entries are keyword arguments of a component chosen by name.
-KWARGS_FIELDS = ("loss_kwargs", "generator", "discriminator", "g_optimizer", "d_optimizer")
+KWARGS_FIELDS = ("loss_kwargs", "generator", "discriminator", "g_optimizer", "d_optimizer",
+                 "task_kwargs")
 
 
 @contextlib.contextmanager
@@ -96,7 +97,7 @@ def parse(flag_values: flags.FlagValues, argv: list[str], configs_dir: str) -> l
     raise ConfigError(
         f"--config.{field}={value} names a field the config does not have."
         f"{did_you_mean(field, written)} New keys are taken only inside "
-        f"{', '.join(KWARGS_FIELDS)} (keyword arguments of the loss, the models and the "
-        f"optimizers).")
+        f"{', '.join(KWARGS_FIELDS)} (keyword arguments of the loss, the models, the "
+        f"optimizers and the task).")
   flag_values.config.lock()
   return remaining

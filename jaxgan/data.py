@@ -1,14 +1,11 @@
-"""Input data: image and audio datasets through tensorflow-datasets (audio: jaxgan.audio),
-2-D Gaussian mixtures, words (jaxgan.text) and tables (jaxgan.tabular).
+"""The input pipeline the kinds of data share (jaxgan.tasks): batches as a pure function of
+`(seed, step)`, and tfds datasets read through their random-access files.
 
-A `Dataset` gives the batch of any step as a pure function of `(seed, step)`, so
-a resumed run reads exactly the batches an uninterrupted one would have.
-Image datasets are read once through tfds' random-access `data_source`
-(array_record files, no TensorFlow needed), resized to the model's size, and held
-in memory as uint8; batches are scaled to [-1, 1] (or thresholded to {-1, 1} when
-binarised). Audio clips are held as float32 `[n, length, 1]` in [-1, 1] at the config's
-sample rate. Words are batches of one-hot characters `[batch, length, vocabulary]`;
-tables, of encoded rows `[batch, width]`, drawn by training-by-sampling when conditional.
+A `Dataset` gives the batch of any step as a pure function of `(seed, step)`, so a resumed
+run reads exactly the batches an uninterrupted one would have. tfds datasets are read once
+through tfds' random-access `data_source` (array_record files, no TensorFlow needed);
+datasets whose builder is `prepared_offline` (made from what is on disk or in a package)
+are prepared without download, and made again if their files are damaged.
 """
 
 import contextlib
@@ -19,72 +16,20 @@ import logging
 import os
 import shutil
 import socket
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, Iterator
 
 import jax
-import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxgan import sklearn_digits  # noqa: F401  (registers the tfds builder)
-from jaxgan import audio, tabular, text
 from jaxgan.errors import ConfigError
+from jaxgan.tasks.base import Batch, Dataset
 
 log = logging.getLogger(__name__)
 
-# Samples `[batch, *data_shape]`, or `(samples, labels [batch])` from a labelled dataset.
-Batch = np.ndarray | tuple[np.ndarray, np.ndarray]
 
-
-class Dataset(NamedTuple):
-  """`batch(step, batch_size) -> [batch_size, *data_shape]` float32, deterministic in step;
-  with `num_classes > 0`, `(samples, int32 labels [batch_size])`. `batch(step, batch_size,
-  rows)` reads only those rows of that batch (a process's share). A mixture has its
-  `mode_centers [modes, d]`; text has `decode(samples) -> strings`; a table, its `table`
-  (jaxgan.tabular), which decodes rows; audio, its `sample_rate` (Hz)."""
-  name: str
-  data_shape: tuple[int, ...]
-  batch: Callable[..., Batch]
-  num_classes: int = 0
-  mode_centers: np.ndarray | None = None
-  decode: Callable[[np.ndarray], list[str]] | None = None
-  table: tabular.Table | None = None
-  sample_rate: int = 0
-
-
-def _mixture(centers: np.ndarray, std: float) -> tuple[np.ndarray, float]:
-  return centers.astype(np.float32), std
-
-
-# The mode-collapse benchmarks of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018).
-MIXTURES: dict[str, tuple[np.ndarray, float]] = {
-    "ring8": _mixture(2.0 * np.stack([np.cos(np.arange(8) * np.pi / 4),
-                                      np.sin(np.arange(8) * np.pi / 4)], axis=1), 0.02),
-    "grid25": _mixture(np.stack(np.meshgrid(np.arange(-4, 5, 2), np.arange(-4, 5, 2)),
-                                axis=-1).reshape(-1, 2), 0.05),
-}
-BUNDLED_IMAGES = ("sklearn_digits",)
-# Datasets tfds prepares from what is on disk, never downloaded: made again if damaged.
-LOCAL = (*BUNDLED_IMAGES, audio.SPOKEN_DIGITS, "wav_folder")
-DOWNLOADABLE_IMAGES = ("mnist", "fashion_mnist", "cifar10")
 # tfds' own mirror, which it tries first for every dataset it downloads.
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
-
-
-def mixture_dataset(name: str, seed: int, *, with_labels: bool = False) -> Dataset:
-  """Points from the 2-D Gaussian mixture `name`, each step's batch drawn from `(seed, step)`;
-  `with_labels`: labelled by their mode."""
-  centers, std = MIXTURES[name]
-
-  def batch(step: int, batch_size: int, rows: np.ndarray | None = None) -> Batch:
-    rng = np.random.default_rng((seed, step))
-    modes = rng.integers(len(centers), size=batch_size)
-    points = centers[modes] + std * rng.standard_normal((batch_size, 2), dtype=np.float32)
-    if rows is not None:
-      points, modes = points[rows], modes[rows]
-    return (points, modes.astype(np.int32)) if with_labels else points
-
-  return Dataset(name, (2,), batch, len(centers) if with_labels else 0, centers)
 
 
 def array_dataset(name: str, images: np.ndarray, seed: int, labels: np.ndarray | None = None,
@@ -122,40 +67,6 @@ def binarize(images: np.ndarray) -> np.ndarray:
   return np.where(images > 127, 1.0, -1.0).astype(np.float32)
 
 
-def words_dataset(name: str, seed: int, sequence_length: int) -> Dataset:
-  """The training strings of word list `name` (jaxgan.text) as one-hot sequences
-  `[sequence_length, vocabulary]`, with their `decode`."""
-  words = text.load(name, sequence_length)
-  size = len(words.vocabulary)
-  dataset = array_dataset(name, text.encode(words.train, words.vocabulary, sequence_length),
-                          seed, transform=lambda tokens: text.one_hot(tokens, size))
-  return dataset._replace(decode=lambda samples: text.decode(samples, words.vocabulary))
-
-
-def table_dataset(table: tabular.Table, seed: int, *, conditional: bool = False) -> Dataset:
-  """The encoded training rows of `table`; `conditional`: with their conditions, drawn by
-  training-by-sampling (jaxgan.tabular), each step's batch from `(seed, step)`."""
-  rows = tabular.encode(table, table.train, seed=seed)
-  if not conditional:
-    return array_dataset(table.name, rows, seed, transform=lambda x: x)._replace(table=table)
-  probs = tabular.condition_probs(table, log_frequency=True)
-  conditions = tabular.condition_ids(table, table.train)  # [n, categorical columns]
-  # The rows of each condition, contiguous: condition c's are members[starts[c]:][:counts[c]].
-  members = np.argsort(conditions, axis=0, kind="stable").T.reshape(-1)
-  counts = np.bincount(conditions.reshape(-1), minlength=table.num_conditions)
-  starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-
-  def batch(step: int, batch_size: int, picked: np.ndarray | None = None) -> Batch:
-    rng = np.random.default_rng((seed, step))
-    labels = rng.choice(table.num_conditions, size=batch_size, p=probs)
-    indices = members[starts[labels] + (rng.random(batch_size) * counts[labels]).astype(int)]
-    if picked is not None:
-      indices, labels = indices[picked], labels[picked]
-    return rows[indices], labels.astype(np.int32)
-
-  return Dataset(table.name, rows.shape[1:], batch, table.num_conditions, table=table)
-
-
 def to_model_range(images: np.ndarray) -> np.ndarray:
   """uint8 images in [0, 255] as float32 in [-1, 1]."""
   return images.astype(np.float32) / 127.5 - 1.0
@@ -171,37 +82,23 @@ def resize_images(images: np.ndarray, size: int, chunk: int = 4096) -> np.ndarra
   return np.clip(np.round(np.concatenate(out)), 0, 255).astype(np.uint8)
 
 
-def _builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
-  """The tfds builder of `name`, reading array_record files."""
+def builder(name: str, data_dir: str | None, *, known: str) -> tfds.core.DatasetBuilder:
+  """The tfds builder of `name`, reading array_record files; an unknown name is a ConfigError
+  that lists the `known` ones."""
   try:
     return tfds.builder(name, data_dir=data_dir, file_format="array_record")
   except tfds.core.registered.DatasetNotFoundError:
-    raise ConfigError(
-        f"Unknown dataset {name!r}. Known: {', '.join(BUNDLED_IMAGES + DOWNLOADABLE_IMAGES)}, "
-        f"{', '.join(MIXTURES)}, {text.ENGLISH_WORDS} or a word list PATH.txt, a table "
-        f"{tabular.STATSMODELS}NAME or PATH.csv, audio {audio.SPOKEN_DIGITS} or a folder of "
-        f"WAV files, or another tfds image dataset.") from None
+    raise ConfigError(f"Unknown dataset {name!r}. Known: {known}. Other kinds of data take "
+                      f"--config.task (images, mixture, words, table, audio).") from None
 
 
-def num_classes(name: str, data_dir: str | None = None) -> int:
-  """The number of classes of a dataset's `label` feature (of modes, for a 2-D mixture)."""
-  if name in MIXTURES:
-    return len(MIXTURES[name][0])
-  if text.is_word_data(name):
-    raise ConfigError(f"Word list {name!r} has no class labels, so it cannot train a "
-                      f"conditional GAN; set conditional=False.")
-  if os.path.isdir(name):  # A folder of audio files: its subfolders are the classes.
-    classes = audio.audio_files(name)[1]
-    if not classes:
-      raise ConfigError(f"The audio files in {name} are not in subfolders, so they have no "
-                        f"class labels and cannot train a conditional GAN; set "
-                        f"conditional=False, or put each class's files in a subfolder.")
-    return len(classes)
-  features = _builder(name, data_dir).info.features
+def num_classes(builder: tfds.core.DatasetBuilder) -> int:
+  """The number of classes of a tfds dataset's `label` feature; ConfigError if it has none."""
+  features = builder.info.features
   label = features["label"] if "label" in features else None
   if not isinstance(label, tfds.features.ClassLabel):
-    raise ConfigError(f"Dataset {name!r} has no class labels, so it cannot train a conditional "
-                      f"GAN; set conditional=False.")
+    raise ConfigError(f"Dataset {builder.name!r} has no class labels, so it cannot train a "
+                      f"conditional GAN; set conditional=False.")
   return label.num_classes
 
 
@@ -237,7 +134,7 @@ def _prepare(builder: tfds.core.DatasetBuilder, *, download: bool) -> None:
   """Prepares a dataset that is not prepared yet: the bundled ones from their package,
   others by download if allowed. Whatever a failed attempt made is removed."""
   name, root = builder.name, builder.data_dir_root
-  bundled = name in LOCAL
+  bundled = _prepared_offline(builder)
   if bundled:
     log.info("Preparing %s in %s (once).", name, os.path.join(root, name))
   elif not download:
@@ -255,6 +152,11 @@ def _prepare(builder: tfds.core.DatasetBuilder, *, download: bool) -> None:
   with quiet, _removed_on_failure([root, os.path.join(root, name),
                                    os.path.join(root, "downloads")]):
     builder.download_and_prepare()
+
+
+def _prepared_offline(builder: tfds.core.DatasetBuilder) -> bool:
+  """Whether tfds makes `builder`'s dataset from what is on disk, never downloading it."""
+  return getattr(builder, "prepared_offline", False)
 
 
 def _read_split(builder: tfds.core.DatasetBuilder, split: str) -> list[dict]:
@@ -277,11 +179,11 @@ class DamagedDatasetError(ConfigError):
                      f"(--config.download=True).")
 
 
-def _examples(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: str,
+def examples(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: str,
               download: bool) -> list[dict]:
-  """Every example of a split of `make_builder()`'s dataset, preparing it if allowed. A local
-  dataset (bundled, or from files on disk) whose prepared files are damaged is prepared
-  again."""
+  """Every example of a split of `make_builder()`'s dataset, preparing it if allowed. A
+  dataset prepared offline (bundled, or from files on disk) whose prepared files are damaged
+  is prepared again."""
   builder = make_builder()
   if not builder.is_prepared():
     _prepare(builder, download=download)
@@ -291,7 +193,7 @@ def _examples(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: st
   try:
     return _read_split(builder, split)
   except DamagedDatasetError as e:
-    if builder.name not in LOCAL:
+    if not _prepared_offline(builder):
       raise
     log.warning("%s; preparing it again.", e.problem)
     shutil.rmtree(e.folder)
@@ -300,101 +202,14 @@ def _examples(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: st
     return _read_split(builder, split)
 
 
-def load_images(name: str, *, split: str, data_dir: str | None, download: bool,
-                with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def load_images(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: str,
+                download: bool, with_labels: bool = False
+                ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
   """The `image` feature of a tfds split as uint8 `[n, h, w, c]` (and the `label`
   feature `[n]` if `with_labels`), preparing the dataset if allowed."""
-  examples = _examples(lambda: _builder(name, data_dir), split=split, download=download)
-  images = np.stack([example["image"] for example in examples])
+  loaded = examples(make_builder, split=split, download=download)
+  images = np.stack([example["image"] for example in loaded])
   images = images if images.ndim == 4 else images[..., None]
   if with_labels:
-    return images, np.array([example["label"] for example in examples])
+    return images, np.array([example["label"] for example in loaded])
   return images
-
-
-def load_clips(name: str, *, split: str, sample_rate: int, length: int,
-               data_dir: str | None) -> tuple[np.ndarray, np.ndarray | None]:
-  """An audio dataset's split (jaxgan.audio: `spoken_digits`, or a folder of audio files)
-  as float32 clips `[n, length, 1]` in [-1, 1] at `sample_rate` Hz, cut or padded at the
-  end, and their labels `[n]` (None for files that are not in subfolders)."""
-  if os.path.isdir(name):  # Stored at the rate asked for.
-    make_builder = lambda: audio.folder_builder(name, sample_rate, data_dir)  # noqa: E731
-    rate = sample_rate
-  else:
-    make_builder = lambda: _builder(name, data_dir)  # noqa: E731
-    rate = audio.STORED_RATE
-  examples = _examples(make_builder, split=split, download=False)
-  clips = audio.fit_length([audio.resample(example["audio"] / np.float32(32768), rate,
-                                           sample_rate) for example in examples], length)
-  labels = np.array([example["label"] for example in examples]) if (
-      examples and "label" in examples[0]) else None
-  return np.clip(clips, -1.0, 1.0).astype(np.float32)[..., None], labels
-
-
-def load_split(name: str, *, split: str, image_size: int, data_dir: str | None,
-               binarized: bool = False) -> tuple[np.ndarray, np.ndarray]:
-  """A prepared labelled tfds split as model inputs: float32 images `[n, size, size, c]` in
-  [-1, 1] (in {-1, 1} if `binarized`) and labels `[n]`."""
-  images, labels = load_images(name, split=split, data_dir=data_dir, download=False,
-                               with_labels=True)
-  return (binarize if binarized else to_model_range)(resize_images(images, image_size)), labels
-
-
-def get(name: str, *, seed: int, image_size: int, split: str = "train",
-        data_dir: str | None = None, download: bool = False, with_labels: bool = False,
-        binarized: bool = False, sequence_length: int = 0,
-        sample_rate: int = audio.STORED_RATE, clip_length: int = 16384) -> Dataset:
-  """The dataset `name`: a 2-D mixture (`ring8`, `grid25`), a word list (jaxgan.text) as
-  sequences of `sequence_length` characters, a table (jaxgan.tabular, column kinds
-  inferred), audio (jaxgan.audio) as clips of `clip_length` samples at `sample_rate` Hz, or
-  a tfds image dataset resized to `image_size` (and `binarized` to {-1, 1} if asked);
-  `with_labels` for batches of `(samples, labels)`."""
-  if name in MIXTURES:
-    return mixture_dataset(name, seed, with_labels=with_labels)
-  if tabular.is_table_data(name):
-    return table_dataset(tabular.load(name, seed=seed), seed, conditional=with_labels)
-  classes = num_classes(name, data_dir) if with_labels else 0  # Words have none: raises.
-  if text.is_word_data(name):
-    return words_dataset(name, seed, sequence_length)
-  if audio.is_audio_data(name):
-    clips, labels = load_clips(name, split=split, sample_rate=sample_rate, length=clip_length,
-                               data_dir=data_dir)
-    return array_dataset(name, clips, seed, labels if with_labels else None, classes,
-                         transform=lambda x: x)._replace(sample_rate=sample_rate)
-  loaded = load_images(name, split=split, data_dir=data_dir, download=download,
-                       with_labels=with_labels)
-  images, labels = loaded if with_labels else (loaded, None)
-  return array_dataset(name, resize_images(images, image_size), seed, labels, classes,
-                       transform=binarize if binarized else None)
-
-
-def from_config(config: ml_collections.ConfigDict) -> Dataset:
-  """The training data a config names (fields absent from older configs take their
-  defaults)."""
-  if tabular.is_table_data(config.dataset):
-    return table_dataset(tabular.from_config(config), config.seed,
-                         conditional=config.conditional)
-  return get(config.dataset, seed=config.seed, image_size=config.image_size,
-             data_dir=config.data_dir or None, download=config.download,
-             with_labels=config.conditional, binarized=config.get("binarized", False),
-             sequence_length=config.get("sequence_length", 0),
-             **({"sample_rate": config.audio.sample_rate, "clip_length": config.audio.length}
-                if "audio" in config else {}))
-
-
-def conditions(config: ml_collections.ConfigDict) -> tuple[int, tuple[float, ...] | None]:
-  """A conditional GAN's number of classes on the config's data, and the probabilities
-  training draws its fake ones with (None: uniform; a table's training-by-sampling)."""
-  if tabular.is_table_data(config.dataset):
-    table = tabular.from_config(config)
-    return table.num_conditions, tuple(tabular.condition_probs(table, log_frequency=True))
-  return num_classes(config.dataset, config.data_dir or None), None
-
-
-def batches(dataset: Dataset, batch_size: int, start_step: int = 0,
-            rows: np.ndarray | None = None) -> Iterator[Batch]:
-  """The endless stream of batches from `start_step` on (only `rows` of each, if given)."""
-  step = start_step
-  while True:
-    yield dataset.batch(step, batch_size, rows)
-    step += 1

@@ -1,43 +1,28 @@
-"""Measuring a generator: sample in jitted batches, then compute the metrics that fit the data.
+"""Measuring a generator: sampling in jitted batches, the inputs and pictures every kind of
+data shares, and the evaluator of samples in the features of a network.
 
-Image datasets with labels (the bundled digits, mnist, fashion_mnist, cifar10) are
-measured against the real training split in the features of jaxgan's own classifier
-(jaxgan.classifier), or with `eval_features="inception"` in InceptionV3's pool
-features (standard FID; jaxgan.inception, weights from disk); 2-D mixtures by their
-modes; words by how many are real words, and by their character n-grams against the
-held-out words (jaxgan.metrics.word_metrics); audio clips in the features of a 1-D
-classifier trained once on the real clips (jaxgan.classifier.AudioNet), and by the distance
-between average log-power spectra (jaxgan.metrics.spectrum_distance); table rows by their
-columns' distributions and associations against the held-out rows, and by machine-learning
-efficacy (a model fitted to generated rows, scored on held-out ones;
-jaxgan.metrics.table_metrics). Samples of a conditional GAN are drawn for every class
-equally often, and `eval/class_accuracy` says how often they are recognised as the class
-asked for (by jaxgan's classifier, or the nearest mode); those of a conditional table GAN,
-with conditions as often as the data have them.
+What is measured depends on the kind of data (jaxgan.tasks): images and audio in the
+features of a network (`FeatureEvaluator`: jaxgan's own classifier, or InceptionV3 for the
+standard FID), 2-D mixtures by their modes, words by their n-grams, tables by their columns
+and machine-learning efficacy. Samples of a conditional GAN are drawn for every class
+equally often.
 """
 
 import functools
 import os
-from typing import Any
+from typing import Any, Callable, Protocol
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import pandas as pd
 
-from jaxgan import (audio, classifier, data, inception, layers, metrics, pictures, tabular,
-                    text)
+from jaxgan import inception, layers, metrics, pictures
 from jaxgan.errors import ConfigError
 from jaxgan.state import GAN, Player, balanced_labels, sample_latents
 from jaxgan.step import generate, generate_outputs
+from jaxgan.tasks.base import Evaluator
 
-# The metric each kind of data is judged by, and whether higher is better.
-MAIN_METRIC = {"images": ("eval/fid", "min"), "mixture": ("eval/modes", "max"),
-               "words": ("eval/js_4", "min"), "table": ("eval/marginal", "min"),
-               "audio": ("eval/fid", "min")}
-# The share of a table's training rows that stands for a small real dataset, to augment.
-SMALL_TABLE_FRACTION = 0.1
 FEATURES = ("classifier", "inception")
 
 
@@ -51,9 +36,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         f"eval_features='inception' needs pytorch-fid's InceptionV3 weights on disk; "
         f"eval_inception_weights={config.eval_inception_weights!r} is not a file. Download "
         f"{inception.WEIGHTS_URL} once and set --config.eval_inception_weights=PATH.")
-  if config.eval_features == "inception" and _kind(config.dataset) == "audio":
-    raise ConfigError("InceptionV3 measures images; audio is measured in the features of "
-                      "jaxgan's audio classifier: set eval_features='classifier'.")
 
 
 def sample(gan: GAN, g: Player, rng: jax.Array, num: int, batch_size: int = 500,
@@ -83,186 +65,21 @@ def grid_inputs(gan: GAN, rng: jax.Array, num: int) -> tuple[jax.Array, jax.Arra
   return latents, jnp.repeat(jnp.arange(gan.num_classes), cols)
 
 
-def grid_picture(gan: GAN, samples: np.ndarray, dataset: data.Dataset | None = None
-                 ) -> np.ndarray:
-  """The picture of samples made from `grid_inputs`: images one row per class when
-  conditional, else a near-square grid; 2-D points over the dataset's mode centres if it
-  has them; the strings, for text; the spectrograms, for audio clips `[n, length, 1]`."""
-  if dataset is not None and dataset.decode is not None:
-    return pictures.text_picture(dataset.decode(samples))
-  if dataset is not None and dataset.table is not None:
-    table = dataset.table
-    return pictures.table_picture(tabular.decode(table, samples), table.train, table.categorical)
-  cols = len(samples) // gan.num_classes if gan.num_classes else None
-  if samples.ndim == 3 and samples.shape[-1] == 1:
-    return pictures.spectrogram_grid(samples, cols)
-  if samples.ndim == 4 and gan.num_classes:
-    return pictures.image_grid(samples, cols)
-  return pictures.samples_picture(samples, None if dataset is None else dataset.mode_centers)
+def grid_columns(gan: GAN, num: int) -> int | None:
+  """How many samples of `grid_inputs` make a row: one class each for a conditional GAN;
+  None (near-square) for an unconditional one."""
+  return max(1, num // gan.num_classes) if gan.num_classes else None
+
+
+def grid_samples(gan: GAN, g: Player, rng: jax.Array, num: int) -> np.ndarray:
+  """G's samples for `grid_inputs(gan, rng, num)`."""
+  return np.asarray(generate_fn(gan)(g, *grid_inputs(gan, rng, num)))
 
 
 @functools.lru_cache(maxsize=8)
 def generate_fn(gan: GAN):
   """`generate` for `gan`, jitted once per GAN."""
   return jax.jit(functools.partial(generate, gan), compiler_options=layers.compiler_options())
-
-
-def _kind(dataset: str) -> str:
-  if dataset in data.MIXTURES:
-    return "mixture"
-  if tabular.is_table_data(dataset):
-    return "table"
-  if audio.is_audio_data(dataset):
-    return "audio"
-  return "words" if text.is_word_data(dataset) else "images"
-
-
-class Evaluator:
-  """Holds what is fixed across evaluations of one run: the feature extractor and the real
-  features (images, audio), the mixture (2-D points), the word list (words), or the table and
-  its reference scores (tables)."""
-
-  def __init__(self, config: ml_collections.ConfigDict, *, cache_dir: str):
-    self.config = config
-    self.kind = _kind(config.dataset)
-    self.data_shape: tuple[int, ...] = (2,)
-    self.features = config.get("eval_features", "classifier")  # Older configs lack it.
-    if self.kind == "words":
-      self.words = text.load(config.dataset, config.sequence_length)
-      self.word_sets = set(self.words.train), set(self.words.held_out)
-      self.data_shape = (config.sequence_length, len(self.words.vocabulary))
-    if self.kind == "table":
-      self.table = tabular.from_config(config)
-      self.data_shape = (self.table.width,)
-      self.small_table = self.table.train.sample(frac=SMALL_TABLE_FRACTION, random_state=0)
-      self.table_references = {  # Constant: fitted to real rows.
-          "efficacy_real": self._efficacy(self.table.train),
-          "efficacy_small_real": self._efficacy(self.small_table)}
-    if self.kind == "audio":
-      clip_format = {"sample_rate": config.audio.sample_rate, "length": config.audio.length}
-      self.extractor = classifier.load_or_train_audio(
-          config.dataset, **clip_format, cache_dir=cache_dir, data_dir=config.data_dir or None)
-      self.real_clips, _ = data.load_clips(config.dataset, split="train",
-                                           data_dir=config.data_dir or None, **clip_format)
-      self.real_features, _ = self.extractor.embed(self.real_clips)
-      self.data_shape = self.real_clips.shape[1:]
-    if self.kind == "images":
-      if self.features == "inception":
-        self.extractor = inception.InceptionFeatures(inception.load(
-            config.eval_inception_weights))
-      else:
-        self.extractor = classifier.load_or_train(
-            config.dataset, config.image_size, cache_dir=cache_dir,
-            data_dir=config.data_dir or None)
-      real, _ = data.load_split(config.dataset, split="train", image_size=config.image_size,
-                                data_dir=config.data_dir or None,
-                                binarized=config.get("binarized", False))
-      self.real_features, _ = self.extractor.embed(real)
-      self.data_shape = real.shape[1:]
-
-  @property
-  def main_metric(self) -> tuple[str, str]:
-    return MAIN_METRIC[self.kind]
-
-  @property
-  def totals(self) -> dict[str, int]:
-    """What the counting metrics count out of: `{"eval/modes": modes}` for a mixture,
-    `{"eval/classes_covered": classes}` in the classifier's features."""
-    if self.kind == "mixture":
-      return {"eval/modes": len(data.MIXTURES[self.config.dataset][0])}
-    if self.kind in ("images", "audio") and self.features == "classifier":
-      return {"eval/classes_covered": self.extractor.num_classes}
-    return {}
-
-  def format(self, results: dict[str, float], num_samples: int) -> str:
-    """`"on 2500 samples | modes 7/8 | high_quality 0.31 | ..."`: counts read as counts."""
-    values = [f"{name.removeprefix('eval/')} {value:.4g}" + (
-        f"/{self.totals[name]}" if name in self.totals else "") for name, value in results.items()]
-    return " | ".join([f"on {num_samples} samples", *values])
-
-  def describe(self, num_samples: int) -> str:
-    """What the numbers are measured on, to print beside them."""
-    if self.kind == "mixture":
-      return f"{num_samples} samples against the {self.config.dataset} modes"
-    if self.kind == "table":
-      score = "macro F1" if self.table.target in self.table.categorical else "R^2"
-      return (f"{num_samples} generated rows against the {len(self.table.test)} held-out rows "
-              f"of {self.config.dataset} ({len(self.table.train)} trained on); efficacy: "
-              f"{score} predicting {self.table.target!r} on the held-out rows")
-    if self.kind == "words":
-      return (f"{num_samples} generated strings against the {len(self.words.held_out)} "
-              f"held-out words of {self.config.dataset} ({len(self.words.train)} trained on)")
-    measured = (f"{num_samples} generated vs {len(self.real_features)} real "
-                f"({self.config.dataset} train split)")
-    if self.features == "inception":
-      return (f"{measured} in InceptionV3 pool features (pytorch-fid weights from "
-              f"{self.config.eval_inception_weights})")
-    if self.kind == "audio":
-      return (f"{measured} in the features of jaxgan's audio classifier (test accuracy "
-              f"{self.extractor.test_accuracy:.3f}); spectrum_db: the RMS difference of the "
-              f"average log-power spectra")
-    return (f"{measured} in the features of jaxgan's classifier (test accuracy "
-            f"{self.extractor.test_accuracy:.3f})")
-
-  def __call__(self, gan: GAN, g: Player, rng: jax.Array, num_samples: int
-               ) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
-    """The metrics of `num_samples` samples from `g` (prefixed `eval/`), the samples, and
-    their labels (None if unconditional)."""
-    if self.kind == "table":
-      return self._table_results(gan, g, rng, num_samples)
-    samples, labels = sample(gan, g, rng, num_samples)
-    predicted = None
-    results: dict[str, Any]
-    if self.kind == "words":
-      results = metrics.word_metrics(text.decode(samples, self.words.vocabulary),
-                                     *self.word_sets, max_length=self.config.sequence_length)
-    elif self.kind == "mixture":
-      centers, std = data.MIXTURES[self.config.dataset]
-      results = metrics.mode_coverage(samples, centers, std)
-      predicted = metrics.nearest_mode(samples, centers)
-    else:
-      features, probs = self.extractor.embed(samples)
-      kid, kid_std = metrics.kernel_distance(self.real_features, features,
-                                             num_subsets=20, subset_size=min(1000, num_samples))
-      results = {"fid": metrics.frechet_distance(self.real_features, features),
-                 "kid": kid, "kid_std": kid_std,
-                 **metrics.precision_recall(self.real_features[:num_samples], features)}
-      if self.features == "inception":  # Its classes are ImageNet's, not the data's.
-        results["inception_score"] = metrics.classifier_score(probs)
-      else:
-        results |= {"classifier_score": metrics.classifier_score(probs),
-                    **metrics.class_coverage(probs)}
-        predicted = np.argmax(probs, axis=-1)
-      if self.kind == "audio":
-        results["spectrum_db"] = metrics.spectrum_distance(self.real_clips, samples)
-    if labels is not None and predicted is not None:
-      results["class_accuracy"] = np.mean(predicted == labels)
-    return {f"eval/{k}": float(v) for k, v in results.items()}, samples, labels
-
-  def _efficacy(self, rows: pd.DataFrame) -> float:
-    return metrics.ml_efficacy(rows, self.table.test, target=self.table.target,
-                               categorical=self.table.categorical)
-
-  def _table_results(self, gan: GAN, g: Player, rng: jax.Array, num_samples: int
-                     ) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
-    """A table's metrics: distances from the held-out rows, machine-learning efficacy of
-    generated rows (`efficacy`) and of the small real split with them (`augmented`),
-    beside the same model fitted to the real training rows and to the small split."""
-    labels = None
-    if gan.num_classes:  # Conditions as often as the data have them.
-      probs = tabular.condition_probs(self.table, log_frequency=False)
-      labels = jax.random.choice(jax.random.fold_in(rng, 2), len(probs), (num_samples,),
-                                 p=jnp.asarray(probs))
-    samples, labels = sample(gan, g, rng, num_samples, labels=labels)
-    return self.measure_rows(tabular.decode(self.table, samples)), samples, labels
-
-  def measure_rows(self, rows: pd.DataFrame) -> dict[str, float]:
-    """A table's metrics (prefixed `eval/`) of generated `rows`, however they were made."""
-    results = metrics.table_metrics(self.table.test, rows, self.table.categorical)
-    results |= {"efficacy": self._efficacy(rows),
-                "augmented": self._efficacy(pd.concat([self.small_table, rows])),
-                **self.table_references}
-    return {f"eval/{k}": float(v) for k, v in results.items()}
 
 
 def interpolate(gan: GAN, g: Player, rng: jax.Array, *, rows: int, cols: int) -> np.ndarray:
@@ -290,10 +107,60 @@ def scales_picture(gan: GAN, g: Player, rng: jax.Array, num: int = 8) -> np.ndar
   return pictures.image_grid(np.concatenate(rows), cols=num)
 
 
-def save_strings(path: str, strings: list[str]) -> None:
-  """Generated text, one string a line."""
-  with open(path, "w", encoding="utf-8") as f:
-    f.write("\n".join(strings) + "\n")
+class Extractor(Protocol):
+  """A network whose features measure samples: `embed(samples) -> (features [n, d],
+  class probabilities [n, classes])`."""
+
+  def embed(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class FeatureEvaluator(Evaluator):
+  """Samples measured against real ones in the features of `extractor`.
+
+  With InceptionV3 (`inception=True`) the Fréchet distance is the standard FID (`eval/fid`)
+  and the score the Inception Score. With jaxgan's own classifier it is a Fréchet distance
+  in that classifier's features (`eval/fd_classifier`), comparable between jaxgan runs on
+  the same data but not with published FIDs; the classifier, trained on the data's classes,
+  also gives `classifier_score`, the classes covered and, for a conditional GAN, how often
+  a sample is recognised as the class asked for (`class_accuracy`). `extra(real, samples)`
+  adds a kind's own metrics.
+  """
+
+  def __init__(self, extractor: Extractor, real: np.ndarray, *, description: str,
+               inception: bool, extra: Callable[[np.ndarray, np.ndarray], dict] | None = None):
+    self.extractor, self.real, self.inception, self.extra = extractor, real, inception, extra
+    self.real_features, _ = extractor.embed(real)
+    self.description = description
+    self.main_metric = ("eval/fid" if inception else "eval/fd_classifier", "min")
+
+  @property
+  def totals(self) -> dict[str, int]:
+    return {} if self.inception else {"eval/classes_covered": self.extractor.num_classes}
+
+  def describe(self, num_samples: int) -> str:
+    return f"{num_samples} generated vs {len(self.real_features)} real {self.description}"
+
+  def __call__(self, gan: GAN, g: Player, rng: jax.Array, num_samples: int
+               ) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
+    samples, labels = sample(gan, g, rng, num_samples)
+    features, probs = self.extractor.embed(samples)
+    kid, kid_std = metrics.kernel_distance(self.real_features, features, num_subsets=20,
+                                           subset_size=min(1000, num_samples))
+    results: dict[str, Any] = {
+        self.main_metric[0].removeprefix("eval/"): metrics.frechet_distance(
+            self.real_features, features),
+        "kid": kid, "kid_std": kid_std,
+        **metrics.precision_recall(self.real_features[:num_samples], features)}
+    if self.inception:  # Its classes are ImageNet's, not the data's.
+      results["inception_score"] = metrics.classifier_score(probs)
+    else:
+      results |= {"classifier_score": metrics.classifier_score(probs),
+                  **metrics.class_coverage(probs)}
+      if labels is not None:
+        results["class_accuracy"] = np.mean(np.argmax(probs, axis=-1) == labels)
+    if self.extra is not None:
+      results |= self.extra(self.real, samples)
+    return {f"eval/{k}": float(v) for k, v in results.items()}, samples, labels
 
 
 def default_cache_dir() -> str:

@@ -12,6 +12,7 @@ Both multi-device layouts run the per-device step with `axis_name=AXIS`, whose
 
 import dataclasses
 import functools
+import itertools
 from typing import Any, Callable, Iterator
 
 import flax.jax_utils
@@ -20,10 +21,11 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding, PartitionSpec
 
-from jaxgan import data, layers
+from jaxgan import layers
 from jaxgan.errors import ConfigError
 from jaxgan.state import GAN
 from jaxgan.step import AXIS, train_step
+from jaxgan.tasks.base import Batch, Dataset
 
 PARALLELISMS = ("sharded", "pmap")
 BATCH_NORM_STATISTICS = ("per_device", "cross_replica")
@@ -139,7 +141,7 @@ class Layout:
     process = jax.process_index()
     return rows[[d.process_index == process for d in self.devices]].reshape(-1)
 
-  def place_rows(self, rows: data.Batch, batch_size: int) -> Any:
+  def place_rows(self, rows: Batch, batch_size: int) -> Any:
     """This process's rows of a batch of `batch_size` rows (see `own_rows`), placed for
     the step: as they are for one device, `[devices, rows / devices, ...]` for pmap, a
     global array split along the mesh axis for the sharded step."""
@@ -151,7 +153,7 @@ class Layout:
     return jax.tree.map(lambda x: jax.make_array_from_process_local_data(
         sharding, x, (batch_size, *x.shape[1:])), rows)
 
-  def place(self, batch: data.Batch, n_critic: int) -> Any:
+  def place(self, batch: Batch, n_critic: int) -> Any:
     """A whole `[n_critic * batch, ...]` batch placed for the step."""
     batch_size = len(jax.tree.leaves(batch)[0])
     rows = self.own_rows(batch_size, n_critic)
@@ -159,13 +161,14 @@ class Layout:
       batch = jax.tree.map(lambda x: x[rows], batch)
     return self.place_rows(batch, batch_size)
 
-  def batches(self, dataset: data.Dataset, batch_size: int, n_critic: int,
+  def batches(self, dataset: Dataset, batch_size: int, n_critic: int,
               start_step: int) -> Iterator[Any]:
     """The training batches `[n_critic * batch_size, ...]` from `start_step` on, placed for
     the step; each process reads only its own rows."""
     total = batch_size * n_critic
-    placed = (self.place_rows(rows, total) for rows in data.batches(
-        dataset, total, start_step, self.own_rows(total, n_critic)))
+    own_rows = self.own_rows(total, n_critic)
+    placed = (self.place_rows(dataset.batch(step, total, own_rows), total)
+              for step in itertools.count(start_step))
     if self.parallelism == "pmap" and self.num_devices > 1:
       return flax.jax_utils.prefetch_to_device(placed, 2, self.devices)
     return placed

@@ -1,14 +1,12 @@
-"""Pictures: sample grids, 2-D samples over the mode centres, generated text, table columns,
-spectrograms of audio clips, and plots of the metrics."""
+"""Pictures every kind of data draws with: image grids, 2-D points over the mode centres,
+text, matplotlib figures as arrays, and plots of the metrics (matplotlib loads on first
+use)."""
 
 import json
 import math
 
 import numpy as np
-import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
-
-from jaxgan import audio
 
 
 def image_grid(images: np.ndarray, cols: int | None = None, *, min_size: int = 64
@@ -29,27 +27,9 @@ def image_grid(images: np.ndarray, cols: int | None = None, *, min_size: int = 6
   return grid
 
 
-def spectrogram_grid(clips: np.ndarray, cols: int | None = None) -> np.ndarray:
-  """Clips `[n, length, 1]` as a grid of their log-power spectrograms (jaxgan.audio, windows
-  of 128 samples; time across, stretched to at least square, low frequencies at the bottom,
-  -100 dB black to 0 dB white)."""
-  spectrograms = np.asarray(audio.log_spectrogram(clips, window=128))  # [n, frames, bins]
-  stretch = max(1, round(spectrograms.shape[2] / spectrograms.shape[1]))
-  images = np.repeat(np.swapaxes(spectrograms, 1, 2)[:, ::-1, :, None], stretch, axis=2)
-  return image_grid(np.clip(images, -1.0, 1.0), cols)
-
-
 def save_png(path: str, image: np.ndarray) -> None:
   """Writes uint8 `[h, w, 1 or 3]` as PNG."""
   Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
-
-
-def samples_picture(samples: np.ndarray, centers: np.ndarray | None = None) -> np.ndarray:
-  """The picture of a batch of samples: a grid of images, or 2-D points drawn over the
-  mixture's mode `centers` `[modes, 2]` when known."""
-  if samples.ndim == 4:
-    return image_grid(samples)
-  return scatter_picture(samples, centers)
 
 
 def text_picture(strings: list[str], cols: int = 4, *, cell_chars: int | None = None
@@ -68,9 +48,9 @@ def text_picture(strings: list[str], cols: int = 4, *, cell_chars: int | None = 
   return np.asarray(image)[..., None]
 
 
-def _canvas_picture(fig) -> np.ndarray:
+def canvas_picture(fig) -> np.ndarray:
   """A matplotlib figure as uint8 `[h, w, 3]`; closes it."""
-  plt = _figure()
+  plt = pyplot()
   fig.tight_layout()
   fig.canvas.draw()
   picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
@@ -78,34 +58,8 @@ def _canvas_picture(fig) -> np.ndarray:
   return picture
 
 
-def table_picture(fake: pd.DataFrame, real: pd.DataFrame, categorical: list[str],
-                  cols: int = 4) -> np.ndarray:
-  """One panel per column of generated rows `fake` over `real` ones: the frequency of
-  each category, or a histogram on shared bins."""
-  plt = _figure()
-  rows = math.ceil(len(real.columns) / cols)
-  fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.2 * rows), squeeze=False)
-  for ax in axes.ravel()[len(real.columns):]:
-    ax.axis("off")
-  for ax, name in zip(axes.ravel(), real.columns):
-    if name in categorical:
-      frequencies = pd.DataFrame({"real": real[name].value_counts(normalize=True),
-                                  "generated": fake[name].value_counts(normalize=True)})
-      frequencies.fillna(0.0).sort_index().plot.bar(ax=ax, legend=False, width=0.8,
-                                                    color=["tab:blue", "tab:orange"])
-    else:
-      bins = np.histogram_bin_edges(real[name].to_numpy(np.float64), bins=30)
-      ax.hist(real[name], bins=bins, density=True, alpha=0.5, color="tab:blue")
-      ax.hist(np.clip(fake[name], bins[0], bins[-1]), bins=bins, density=True, alpha=0.5,
-              color="tab:orange")
-    ax.set_title(str(name), fontsize=9)
-    ax.set_xlabel("")
-    ax.tick_params(labelsize=6)
-  axes.ravel()[0].legend(["real", "generated"], fontsize=7)
-  return _canvas_picture(fig)
-
-
-def _figure():
+def pyplot():
+  """matplotlib.pyplot, without a display."""
   import matplotlib  # pylint: disable=g-import-not-at-top  Only the plots need it.
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -116,7 +70,7 @@ def plot_metrics(jsonl_path: str, png_path: str, cols: int = 4) -> None:
   """Plots every metric of a `metrics.jsonl` against the step, one small panel each."""
   rows = [json.loads(line) for line in open(jsonl_path, encoding="utf-8") if line.strip()]
   names = sorted({k for row in rows for k in row if k != "step"})
-  plt = _figure()
+  plt = pyplot()
   grid_rows = math.ceil(len(names) / cols)
   fig, axes = plt.subplots(grid_rows, cols, figsize=(3.2 * cols, 2.2 * grid_rows),
                            squeeze=False)
@@ -136,7 +90,7 @@ def scatter_picture(samples: np.ndarray, centers: np.ndarray | None = None,
                     real: np.ndarray | None = None) -> np.ndarray:
   """Generated 2-D points `[n, 2]` (and `real` ones) with the mode `centers` marked, on
   axes fixed by the centres (so pictures of one run compare), as uint8 `[h, w, 3]`."""
-  plt = _figure()
+  plt = pyplot()
   fig, ax = plt.subplots(figsize=(5, 5))
   if real is not None:
     ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, color="tab:blue", label="real")
@@ -150,4 +104,4 @@ def scatter_picture(samples: np.ndarray, centers: np.ndarray | None = None,
   ax.set_aspect("equal")
   ax.grid(alpha=0.3)
   ax.legend(loc="upper right", fontsize=7)
-  return _canvas_picture(fig)
+  return canvas_picture(fig)

@@ -23,7 +23,9 @@ def import_attribute(path: str):
 
 
 class Registry(Generic[T]):
-  """A name -> component table whose unknown names raise an error listing the known ones."""
+  """A name -> component table whose unknown names raise an error listing the known ones.
+  An entry given as a `"package.module:attribute"` string is imported when first asked for,
+  so that a component's dependencies load only where it is used."""
 
   def __init__(self, kind: str, entries: Mapping[str, T]):
     self.kind = kind
@@ -43,4 +45,5 @@ class Registry(Generic[T]):
       raise ConfigError(f"Unknown {self.kind} {name!r}.{did_you_mean(name, self.names())} "
                         f"Known: {', '.join(self.names())}; or give your own as "
                         f"'package.module:attribute'.")
-    return self._entries[name]
+    entry = self._entries[name]
+    return import_attribute(entry) if isinstance(entry, str) else entry

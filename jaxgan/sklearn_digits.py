@@ -13,6 +13,7 @@ TRAIN_FRACTION = 0.8
 class SklearnDigits(tfds.core.GeneratorBasedBuilder):
   """`image`: uint8 `[8, 8, 1]` in [0, 255]; `label`: the digit. 80/20 train/test split."""
 
+  prepared_offline = True  # Made from what is on disk (jaxgan.data).
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
 

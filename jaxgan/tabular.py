@@ -3,7 +3,7 @@
 
 A table is a CSV file (`--config.dataset=PATH.csv`) or a table statsmodels ships offline
 (`statsmodels:fair`). Text and boolean columns are categorical and numbers continuous,
-unless `config.table` lists the columns of each kind. Each row becomes one vector:
+unless `config.task_kwargs` lists the columns of each kind. Each row becomes one vector:
 - a categorical column: the one-hot of its category;
 - a continuous column, by CTGAN's mode-specific normalisation: a variational Gaussian
   mixture (scikit-learn's `BayesianGaussianMixture`) is fitted to the column, each value
@@ -12,7 +12,7 @@ unless `config.table` lists the columns of each kind. Each row becomes one vecto
   or, with `continuous_transform="scale"`, the value scaled from the column's range to
   [-1, 1].
 A fifth of the rows (a fixed shuffle, the same for every seed) is held out for
-evaluation, or the rows of `config.table.test_file`.
+evaluation, or the rows of `config.task_kwargs.test_file`.
 
 Conditions (CTGAN's conditional vector): condition `c` is one category of one categorical
 column, numbered over all categorical columns in order. Training draws them by
@@ -22,13 +22,11 @@ samples are drawn with conditions in proportion to the data.
 """
 
 import dataclasses
-import functools
 import importlib
 import os
 import warnings
 from typing import NamedTuple
 
-import ml_collections
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
@@ -112,11 +110,6 @@ class Table(NamedTuple):
     return tuple(spans)
 
 
-def is_table_data(name: str) -> bool:
-  """Whether dataset `name` is a table: a statsmodels table or a `.csv` file."""
-  return name.startswith(STATSMODELS) or name.endswith(".csv")
-
-
 def _row_name(source: str, index: int) -> str:
   """Where row `index` (from 0) is: a CSV's line (its header is line 1), else its row."""
   return f"{source} line {index + 2}" if source.endswith(".csv") else f"{source} row {index}"
@@ -163,7 +156,7 @@ def _check_converted(converted: pd.Series, values: pd.Series, source: str, probl
 def _check_numeric(values: pd.Series, source: str) -> np.ndarray:
   numbers = pd.to_numeric(values, errors="coerce")
   _check_converted(numbers, values, source, "is not a number, but the column is continuous. "
-                   "List it in table.categorical_columns if it is categorical.")
+                   "List it in task_kwargs.categorical_columns if it is categorical.")
   return numbers.to_numpy(np.float64)
 
 
@@ -172,7 +165,7 @@ def _column_kinds(frame: pd.DataFrame, source: str, categorical: tuple[str, ...]
   """Whether each column is categorical: as listed, else text and booleans are."""
   for name in (*categorical, *continuous):
     if name not in frame.columns:
-      raise ConfigError(f"{source} has no column {name!r} (named in config.table). Its "
+      raise ConfigError(f"{source} has no column {name!r} (named in config.task_kwargs). Its "
                         f"columns: {', '.join(map(str, frame.columns))}.")
   both = set(categorical) & set(continuous)
   if both:
@@ -295,7 +288,7 @@ def condition_probs(table: Table, *, log_frequency: bool) -> np.ndarray:
   if not table.condition_spans:
     raise ConfigError(f"{table.name} has no categorical column, so there is nothing to "
                       f"condition on; set conditional=False (or list its categorical columns "
-                      f"in table.categorical_columns).")
+                      f"in task_kwargs.categorical_columns).")
   counts = np.bincount(condition_ids(table, table.train).reshape(-1),
                        minlength=table.num_conditions).astype(np.float64)
   weights = np.log1p(counts) if log_frequency else counts
@@ -312,7 +305,6 @@ def _split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
           frame.iloc[np.sort(order[:held_out])].reset_index(drop=True))
 
 
-@functools.lru_cache(maxsize=4)  # Loaded by the data, the models and the evaluator alike.
 def load(source: str, *, categorical_columns: tuple[str, ...] = (),
          continuous_columns: tuple[str, ...] = (), target: str = "", test_file: str = "",
          continuous_transform: str = "mode_specific", max_modes: int = 10,
@@ -324,7 +316,7 @@ def load(source: str, *, categorical_columns: tuple[str, ...] = (),
     raise ConfigError(f"Unknown continuous_transform {continuous_transform!r}. Known: "
                       f"{', '.join(TRANSFORMS)}.")
   if max_modes < 1:
-    raise ConfigError(f"table.max_modes must be >= 1, got {max_modes}.")
+    raise ConfigError(f"task_kwargs.max_modes must be >= 1, got {max_modes}.")
   frame = read_frame(source)
   _check_complete(frame, source)
   kinds = _column_kinds(frame, source, categorical_columns, continuous_columns)
@@ -344,7 +336,7 @@ def load(source: str, *, categorical_columns: tuple[str, ...] = (),
     raise ConfigError(f"{source} has too few rows ({len(frame)}) to train and evaluate on.")
   target = target or str(frame.columns[-1])
   if target not in frame.columns:
-    raise ConfigError(f"{source} has no column {target!r} (table.target). Its columns: "
+    raise ConfigError(f"{source} has no column {target!r} (task_kwargs.target). Its columns: "
                       f"{', '.join(map(str, frame.columns))}.")
   columns = tuple(fit_column(
       (train if test_file or not kinds[name] else frame)[name], categorical=kinds[name],
@@ -353,12 +345,3 @@ def load(source: str, *, categorical_columns: tuple[str, ...] = (),
   table = Table(source, columns, train, test[list(frame.columns)], target)
   encode(table, test, seed=seed, source=test_file or source)  # Unseen categories fail now.
   return table
-
-
-def from_config(config: ml_collections.ConfigDict) -> Table:
-  """The table a config trains on."""
-  options = config.table
-  return load(config.dataset, categorical_columns=tuple(options.categorical_columns),
-              continuous_columns=tuple(options.continuous_columns), target=options.target,
-              test_file=options.test_file, continuous_transform=options.continuous_transform,
-              max_modes=options.max_modes, seed=config.seed)

@@ -9,7 +9,6 @@ with spaces to `sequence_length`; longer ones are left out. The vocabulary is th
 each, the same for every seed) is held out for evaluation.
 """
 
-import functools
 import logging
 import os
 import re
@@ -35,12 +34,6 @@ class Words(NamedTuple):
   vocabulary: str
 
 
-def is_word_data(name: str) -> bool:
-  """Whether dataset `name` is words: the bundled set, or a `.txt` word list."""
-  return name == ENGLISH_WORDS or name.endswith(".txt")
-
-
-@functools.lru_cache(maxsize=2)  # Read once for the data and once more for evaluation.
 def _english_words(max_length: int) -> tuple[str, ...]:
   from english_words import get_english_words_set  # pylint: disable=import-outside-toplevel
   words = get_english_words_set(["gcide"], lower=True, alpha=True)

@@ -18,19 +18,16 @@ import numpy as np
 import optax
 
 from jaxgan import (
-  audio,
   checkpointing,
-  data,
   evaluation,
   growth,
-  layers,
   losses,
   models,
   parallel,
   pictures,
   preemption,
   regularizers,
-  tabular,
+  tasks,
 )
 from jaxgan.errors import ConfigError, check_kwargs
 from jaxgan.metric_writer import MetricWriter, NoWriter
@@ -84,21 +81,22 @@ def build_penalty(entry: dict) -> regularizers.Penalty:
                               weight, every)
 
 
-def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -> GAN:
-  """The GAN a config describes, for data samples of shape `data_shape`; conditional on
-  the dataset's classes if `config.conditional`."""
+def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
+  """The GAN a config describes, for the data `spec` describes (jaxgan.tasks: a task's
+  `spec`); conditional on its classes if `config.conditional`."""
   pair = models.get(config.model)
   generator_kwargs = config.generator.to_dict()
   discriminator_kwargs = config.discriminator.to_dict()
   check_kwargs(pair.generator, generator_kwargs, f"The {config.model} generator")
   check_kwargs(pair.discriminator, discriminator_kwargs, f"The {config.model} discriminator")
+  generator_kwargs |= dict(spec.generator_kwargs)
+  data_shape = spec.shape
   pair.check_data_shape(data_shape, generator_kwargs)
-  num_classes, label_probs = 0, None
-  if config.get("conditional", False):  # Absent from configs saved before it existed.
-    num_classes, label_probs = data.conditions(config)
+  if config.conditional and not spec.num_classes:
+    raise ConfigError("conditional=True needs the data's number of classes; the data spec "
+                      "has none (a task's spec has them when the config is conditional).")
+  num_classes = spec.num_classes if config.conditional else 0
   conditioning = {"num_classes": num_classes} if num_classes else {}
-  if pair.data_kwargs is not None:
-    generator_kwargs |= pair.data_kwargs(config)
   real_inputs = {}
   if pair.real_inputs is not None:
     if config.replay.size:
@@ -130,7 +128,7 @@ def build_gan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) ->
       g_ema_decay=config.g_ema_decay,
       skip_nonfinite_updates=config.skip_nonfinite_updates,
       num_classes=num_classes,
-      label_probs=label_probs,
+      label_probs=spec.label_probs if num_classes else None,
       packing=config.get("packing", 1),  # Absent from configs saved before these existed.
       unrolled_steps=config.get("unrolled", {}).get("steps", 0),
       unroll_gradient=config.get("unrolled", {}).get("gradient", True),
@@ -175,7 +173,7 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
   """Raises ValueError naming the field and the fix for values training cannot use."""
   for field in ("batch_size", "num_train_steps", "log_every_steps", "sample_every_steps",
                 "checkpoint_every_steps", "max_checkpoints_to_keep", "latent_dim", "num_samples",
-                "eval_num_samples", "sequence_length"):
+                "eval_num_samples"):
     if config[field] <= 0:
       raise ConfigError(f"{field} must be positive, got {config[field]}.")
   if config.eval_every_steps < 0:
@@ -255,24 +253,19 @@ class StepMetrics:
 
 
 def _save_samples(gan: GAN, state: GANState, inputs: tuple[jax.Array, jax.Array | None],
-                  samples_dir: str, dataset: data.Dataset, writer: MetricWriter) -> None:
+                  samples_dir: str, task: tasks.Task, writer: MetricWriter) -> None:
   """`samples/step_<n>.png` from G on the fixed `(latents, labels)`, and `ema_step_<n>.png`
-  from the EMA G if there is one (for text also `.txt`, one string a line; for a table
-  `.csv`; for audio `.wav`, the clips one after another); the same pictures to
-  TensorBoard."""
+  from the EMA G if there is one, with the samples in the kind's own format beside them
+  (`.txt`, `.csv`, `.wav`); the same pictures to TensorBoard."""
   generators = {"": state.g} if state.g_ema is None else {"": state.g, "ema_": state.g_ema}
   step = int(state.step)
+  cols = evaluation.grid_columns(gan, len(inputs[0]))
   for prefix, g in generators.items():
     samples = np.asarray(evaluation.generate_fn(gan)(g, *inputs))
     path = os.path.join(samples_dir, f"{prefix}step_{step:07d}")
-    picture = evaluation.grid_picture(gan, samples, dataset)
+    picture = task.picture(samples, cols)
     pictures.save_png(path + ".png", picture)
-    if dataset.decode is not None:
-      evaluation.save_strings(path + ".txt", dataset.decode(samples))
-    if dataset.table is not None:
-      tabular.decode(dataset.table, samples).to_csv(path + ".csv", index=False)
-    if dataset.sample_rate:
-      audio.write_wav(path + ".wav", samples, dataset.sample_rate)
+    task.write_samples(path, samples)
     writer.write_picture(step, f"{prefix}samples", picture)
 
 
@@ -332,8 +325,9 @@ def _is_chief() -> bool:
 
 def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Layout,
            stop: preemption.StopRequest) -> GANState:
-  dataset = data.from_config(config)
-  gan = build_gan(config, dataset.data_shape)
+  task = tasks.from_config(config)
+  dataset = task.dataset
+  gan = build_gan(config, task.spec)
 
   init_rng, step_rng, sample_rng = jax.random.split(jax.random.key(config.seed), 3)
   manager = checkpointing.make_manager(workdir, max_to_keep=config.max_checkpoints_to_keep)
@@ -353,8 +347,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
 
   evaluator = None
   if config.eval_every_steps:
-    evaluator = evaluation.Evaluator(
-        config, cache_dir=config.eval_cache_dir or evaluation.default_cache_dir())
+    evaluator = task.evaluator(config.eval_cache_dir or evaluation.default_cache_dir())
     metric_name, mode = evaluator.main_metric
     best_manager = checkpointing.make_manager(
         os.path.join(workdir, "best"), max_to_keep=1, best_metric=metric_name, best_mode=mode)
@@ -398,7 +391,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
                  _time_left(config.num_train_steps - step, summary["steps_per_s"]))
 
       if _is_chief() and (step % config.sample_every_steps == 0 or is_last):
-        _save_samples(gan, single(state), fixed_inputs, samples_dir, dataset, writer)
+        _save_samples(gan, single(state), fixed_inputs, samples_dir, task, writer)
 
       if evaluator and (step % config.eval_every_steps == 0 or is_last):
         current = single(state)

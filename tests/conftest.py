@@ -29,6 +29,7 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 import pytest  # noqa: E402
 
 from configs import default, gaussians  # noqa: E402
+from jaxgan import tasks  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -123,3 +124,17 @@ def pytest_collection_modifyitems(items):
   """tests/test_readme.py, the longest file by far (~6 of the suite's ~50 CPU minutes), runs
   first: on the first worker beside the rest, rather than alone at the end."""
   items.sort(key=lambda item: item.path.name != "test_readme.py")
+
+
+def _make_task(**fields):
+  config = default.base_config()
+  for name, value in fields.items():
+    config[name] = value
+  return tasks.from_config(config)
+
+
+@pytest.fixture
+def make_task():
+  """`make_task(**fields)`: the task of `default.base_config()` with `fields` changed, e.g.
+  `make_task(task="mixture", dataset="ring8")`."""
+  return _make_task

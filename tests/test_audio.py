@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from jaxgan import audio, classifier, data, layers, metrics
+from configs import wavegan_digits
+from jaxgan import audio, data, layers
 from jaxgan.errors import ConfigError
 from jaxgan.evaluate import evaluate_workdir
 from jaxgan.models import wavegan
+from jaxgan.tasks import audio as audio_task
 from jaxgan.trainer import train_and_evaluate
-
-from configs import wavegan_digits
 
 RATE = 4000  # Hz: the test folder's clips, 4,096 samples (about a second) each.
 
@@ -53,15 +53,15 @@ def _dominant_frequency(clip: np.ndarray, rate: int) -> float:
 
 
 def test_a_wav_folder_is_stored_as_tfds_with_labels_rate_and_length(tone_folder, tmp_path):
-  clips, labels = data.load_clips(tone_folder, split="train", sample_rate=RATE, length=4096,
+  clips, labels = audio_task.load_clips(tone_folder, split="train", sample_rate=RATE, length=4096,
                                   data_dir=str(tmp_path))
-  test_clips, test_labels = data.load_clips(tone_folder, split="test", sample_rate=RATE,
+  test_clips, test_labels = audio_task.load_clips(tone_folder, split="test", sample_rate=RATE,
                                             length=4096, data_dir=str(tmp_path))
   assert clips.shape == (32, 4096, 1) and test_clips.shape == (8, 4096, 1)
   assert clips.dtype == np.float32 and np.abs(clips).max() <= 1.0
   # Labels are the subfolders (sorted: high 0, low 1), and each clip still has its tone
   # after mono mixing and resampling from 8,000 or 11,025 Hz.
-  assert data.num_classes(tone_folder) == 2
+  assert audio_task.num_classes(tone_folder, RATE) == 2
   for clip, label in zip(np.concatenate([clips, test_clips]), np.concatenate([labels,
                                                                               test_labels])):
     assert _dominant_frequency(clip, RATE) == pytest.approx((1200, 300)[label], rel=0.08)
@@ -74,7 +74,7 @@ def test_a_wav_folder_is_stored_as_tfds_with_labels_rate_and_length(tone_folder,
                   _tone(300, 8000, 0.5, np.random.default_rng(1)), 8000)
   try:
     assert not audio.folder_builder(tone_folder, RATE, str(tmp_path)).is_prepared()
-    more = data.load_clips(tone_folder, split="train", sample_rate=RATE, length=4096,
+    more = audio_task.load_clips(tone_folder, split="train", sample_rate=RATE, length=4096,
                            data_dir=str(tmp_path))[0]
     assert len(more) == 33  # 41 files, a fifth of them (8) held out.
   finally:
@@ -105,14 +105,14 @@ def test_bad_folders_and_files_name_the_problem(tmp_path):
   corrupt = tmp_path / "yes" / "broken.wav"
   corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk")
   with pytest.raises(ConfigError, match=f"Cannot read the audio file {corrupt}.*Replace or"):
-    data.load_clips(str(tmp_path), split="train", sample_rate=8000, length=4096,
+    audio_task.load_clips(str(tmp_path), split="train", sample_rate=8000, length=4096,
                     data_dir=str(tmp_path / "tfds"))
   assert not os.path.exists(tmp_path / "tfds" / "wav_folder")  # Nothing half-written is kept.
   unlabelled = tmp_path / "flat"
   os.makedirs(unlabelled)
   soundfile.write(str(unlabelled / "a.wav"), np.zeros(100, np.float32), 8000)
   with pytest.raises(ConfigError, match="not in subfolders.*conditional=False"):
-    data.num_classes(str(unlabelled))
+    audio_task.num_classes(str(unlabelled), 8000)
 
 
 def test_spoken_digits_are_synthesised_offline_with_many_speakers():
@@ -126,14 +126,14 @@ def test_spoken_digits_are_synthesised_offline_with_many_speakers():
 
 
 def test_spoken_digits_hold_out_speakers_and_a_classifier_recognises_them(data_dir):
-  builder = data._builder(audio.SPOKEN_DIGITS, data_dir)  # pylint: disable=protected-access
-  splits = {split: data._examples(lambda: builder, split=split, download=False)  # noqa
-            for split in ("train", "test")}  # pylint: disable=protected-access
+  builder = data.builder(audio.SPOKEN_DIGITS, data_dir, known=audio.SPOKEN_DIGITS)
+  splits = {split: data.examples(lambda: builder, split=split, download=False)
+            for split in ("train", "test")}
   speakers = {split: {int(e["speaker"]) for e in examples} for split, examples in splits.items()}
   assert not speakers["train"] & speakers["test"]
   assert len(splits["test"]) == 10 * len(speakers["test"])  # Every digit, every speaker.
-  trained = classifier.train_audio(audio.SPOKEN_DIGITS, 8000, 4096, data_dir=data_dir,
-                                   epochs=3)
+  trained = audio_task.train_classifier(audio.SPOKEN_DIGITS, 8000, 4096, data_dir=data_dir,
+                                        epochs=3)
   assert trained.test_accuracy > 0.9  # Speakers it never heard.
 
 
@@ -154,7 +154,7 @@ def test_wavegan_makes_each_length_and_judges_it(length):
 
 
 def test_wavegan_rejects_other_lengths():
-  with pytest.raises(ConfigError, match="4096, 8192, 16384.*audio.length"):
+  with pytest.raises(ConfigError, match="4096, 8192, 16384.*task_kwargs.length"):
     wavegan.check_data_shape((2048, 1), {})
 
 
@@ -207,19 +207,19 @@ def test_strided_1d_convolutions_equal_flax_in_values_and_gradients(kernel_size,
 def test_spectrum_distance_is_zero_for_the_same_clips_and_6_db_for_twice_as_loud():
   rng = np.random.default_rng(0)
   noise = rng.standard_normal((50, 4096, 1)).astype(np.float32) * 0.1
-  assert metrics.spectrum_distance(noise, noise) == 0.0
-  assert metrics.spectrum_distance(noise, 2 * noise) == pytest.approx(20 * np.log10(2))
+  assert audio.spectrum_distance(noise, noise) == 0.0
+  assert audio.spectrum_distance(noise, 2 * noise) == pytest.approx(20 * np.log10(2))
   tones = np.stack([_tone(1000, 8000, 0.512, rng) for _ in range(10)])
-  spectrum = metrics.mean_log_spectrum(tones)  # 129 bins of 31.25 Hz at 8 kHz.
+  spectrum = audio.mean_log_spectrum(tones)  # 129 bins of 31.25 Hz at 8 kHz.
   assert np.argmax(spectrum) == 32
-  assert metrics.spectrum_distance(tones, noise) > 10
+  assert audio.spectrum_distance(tones, noise) > 10
 
 
 def test_a_conditional_wavegan_trains_and_evaluates_end_to_end(tone_folder, data_dir,
                                                               cache_dir, tmp_path):
   config = wavegan_digits.get_config()
   config.dataset, config.conditional = tone_folder, True
-  config.audio.sample_rate = RATE
+  config.task_kwargs.sample_rate = RATE
   config.data_dir, config.eval_cache_dir = data_dir, cache_dir
   config.latent_dim, config.generator.dim, config.discriminator.dim = 8, 2, 2
   config.batch_size, config.num_devices, config.n_critic = 8, 1, 1
@@ -231,7 +231,7 @@ def test_a_conditional_wavegan_trains_and_evaluates_end_to_end(tone_folder, data
   gap = int(0.25 * RATE)
   assert rate == RATE and len(written) == 4 * 4096 + 3 * gap  # 2 classes x 2, with gaps.
   logged = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
-  evaluated = [row for row in logged if "eval/fid" in row][-1]
+  evaluated = [row for row in logged if "eval/fd_classifier" in row][-1]
   assert {"eval/spectrum_db", "eval/class_accuracy", "eval/classes_covered"} <= set(evaluated)
   results = evaluate_workdir(workdir, num_samples=40)
   out = os.path.join(workdir, "eval", "step_0000002")

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 from bench import specs, torch_models  # noqa: E402
 from jaxgan import init_state, train_step, trainer  # noqa: E402
 from jaxgan.step import step_latents  # noqa: E402
+from jaxgan.tasks import DataSpec  # noqa: E402
 
 BATCH = 4
 
@@ -18,7 +19,7 @@ BATCH = 4
 def _models(name: str):
   config = specs.config(name, batch_size=BATCH)
   data_shape = specs.MODELS[name][0]
-  gan = trainer.build_gan(config, data_shape)
+  gan = trainer.build_gan(config, DataSpec(data_shape))
   state = init_state(gan, jax.random.key(0), data_shape)
   g, d = torch_models.build(config.model, data_shape, config.generator.to_dict(),
                             config.discriminator.to_dict(), config.latent_dim)

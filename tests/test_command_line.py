@@ -81,7 +81,8 @@ def test_mistakes_get_one_line_that_names_the_fix(tmp_path, data_dir, flag, mess
 
 def test_a_missing_config_file_lists_the_configs(tmp_path):
   with pytest.raises(ConfigError, match=r"nope.py: no such file. Configs in .*: "
-                                        r"binary_digits.py, conditional_digits.py, .*default.py, gaussians.py"):
+                                        r"binary_digits.py, conditional_digits.py, "
+                                        r".*default.py, gaussians.py"):
     command_line.check_config_file(str(tmp_path / "nope.py"), os.path.join(ROOT, "configs"))
   assert command_line.config_file_in(["train.py", "--config", "a.py:arg"]) == "a.py"
   assert command_line.config_file_in(["train.py", "--config=b.py", "--config.x=1"]) == "b.py"

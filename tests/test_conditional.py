@@ -10,7 +10,20 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from jaxgan import data, evaluate, evaluation, init_state, metrics, models, train_step, trainer
+from jaxgan import (
+  data,
+  evaluate,
+  evaluation,
+  init_state,
+  metrics,
+  models,
+  pictures,
+  tasks,
+  train_step,
+  trainer,
+)
+from jaxgan.tasks import images as images_task
+from jaxgan.tasks import mixture
 
 
 @pytest.mark.parametrize("pair, data_shape", [("mlp", (2,)), ("dcgan", (16, 16, 1))])
@@ -34,37 +47,37 @@ def test_conditional_models_depend_on_the_label(pair, data_shape):
     discriminator.apply(d_vars, same_samples, train=False)
 
 
-def test_labelled_batches_match_their_samples(data_dir):
-  digits = data.get("sklearn_digits", seed=0, image_size=8, data_dir=data_dir,
-                    with_labels=True)
+def test_labelled_batches_match_their_samples(data_dir, make_task):
+  digits = make_task(image_size=8, data_dir=data_dir, conditional=True).dataset
   assert digits.num_classes == 10
   images, labels = digits.batch(3, 32)
   assert images.shape == (32, 8, 8, 1) and labels.shape == (32,) and labels.dtype == np.int32
-  plain = data.get("sklearn_digits", seed=0, image_size=8, data_dir=data_dir)
+  plain = make_task(image_size=8, data_dir=data_dir).dataset
   np.testing.assert_array_equal(images, plain.batch(3, 32))  # Same order with or without labels.
-  all_images, all_labels = data.load_images("sklearn_digits", split="train", data_dir=data_dir,
-                                            download=False, with_labels=True)
+  all_images, all_labels = images_task.read("sklearn_digits", split="train", data_dir=data_dir,
+                                             with_labels=True)
   for image, label in zip(data.to_model_range(all_images), all_labels):
     matches = np.all(images == image, axis=(1, 2, 3))
     np.testing.assert_array_equal(labels[matches], label)
 
-  points, modes = data.get("ring8", seed=0, image_size=0, with_labels=True).batch(0, 500)
-  centers, _ = data.MIXTURES["ring8"]
+  points, modes = mixture.mixture_dataset("ring8", 0, with_labels=True).batch(0, 500)
+  centers, _ = mixture.MIXTURES["ring8"]
   np.testing.assert_array_equal(metrics.nearest_mode(points, centers), modes)
 
 
 def test_a_dataset_without_labels_cannot_be_conditional(monkeypatch):
-  builder = tfds.builder("sklearn_digits")
+  builder = images_task.builder("sklearn_digits", None)
   no_labels = tfds.features.FeaturesDict({"image": builder.info.features["image"]})
   monkeypatch.setattr(type(builder.info), "features", property(lambda self: no_labels))
   with pytest.raises(ValueError, match="has no class labels.*conditional=False"):
-    data.num_classes("sklearn_digits")
+    data.num_classes(builder)
 
 
 def _conditional_ring(ring_config):
   ring_config.conditional = True
-  dataset = data.get("ring8", seed=0, image_size=0, with_labels=True)
-  gan = trainer.build_gan(ring_config, dataset.data_shape)
+  task = tasks.from_config(ring_config)
+  dataset = task.dataset
+  gan = trainer.build_gan(ring_config, task.spec)
   return gan, dataset, init_state(gan, jax.random.key(0), dataset.data_shape)
 
 
@@ -91,7 +104,7 @@ def test_conditional_generator_learns_the_modes(ring_config):
     state, _ = step(state, dataset.batch(i, 64), jax.random.key(1))
   samples, labels = evaluation.sample(gan, state.g, jax.random.key(2), 800)
   np.testing.assert_array_equal(labels, np.arange(800) % 8)
-  centers, _ = data.MIXTURES["ring8"]
+  centers, _ = mixture.MIXTURES["ring8"]
   assert np.mean(metrics.nearest_mode(samples, centers) == labels) > 0.6
 
 
@@ -102,7 +115,8 @@ def test_grid_has_one_row_per_class_with_shared_latents(ring_config):
   np.testing.assert_array_equal(labels, np.repeat(np.arange(8), 2))
   np.testing.assert_array_equal(latents[:2], latents[14:])
   images = np.zeros((16, 4, 4, 1), np.float32)
-  assert evaluation.grid_picture(gan, images).shape == (8 * 65 + 1, 2 * 65 + 1, 1)  # 4 px x16.
+  picture = pictures.image_grid(images, evaluation.grid_columns(gan, 20))
+  assert picture.shape == (8 * 65 + 1, 2 * 65 + 1, 1)  # 4 px images shown 16x.
 
 
 def test_conditional_digits_train_and_evaluate(digits_config, tmp_path, cache_dir):

@@ -5,12 +5,25 @@ import time
 import numpy as np
 import pytest
 
+from configs import default
 from jaxgan import data, sklearn_digits
+from jaxgan.tasks import images, mixture
+
+
+def _digits(data_dir, seed: int = 0, **fields):
+  return _images(dataset="sklearn_digits", seed=seed, data_dir=data_dir, **fields)
+
+
+def _images(**fields):
+  config = default.base_config()
+  for name, value in fields.items():
+    config[name] = value
+  return images.build(config).dataset
 
 
 @pytest.fixture(scope="module")
 def digits(data_dir):
-  return data.get("sklearn_digits", seed=0, image_size=16, data_dir=data_dir)
+  return _digits(data_dir)
 
 
 def test_digits_through_tfds_shapes_and_range(digits, data_dir):
@@ -18,21 +31,16 @@ def test_digits_through_tfds_shapes_and_range(digits, data_dir):
   batch = digits.batch(0, 32)
   assert batch.shape == (32, 16, 16, 1) and batch.dtype == np.float32
   assert batch.min() == -1.0 and batch.max() == 1.0
-  assert len(data.load_images("sklearn_digits", split="train", data_dir=data_dir,
-                              download=False)) == 1437
-  assert len(data.load_images("sklearn_digits", split="test", data_dir=data_dir,
-                              download=False)) == 360
+  assert len(images.read("sklearn_digits", split="train", data_dir=data_dir)) == 1437
+  assert len(images.read("sklearn_digits", split="test", data_dir=data_dir)) == 360
 
 
 def test_batches_are_a_function_of_seed_and_step(digits, data_dir):
-  again = data.get("sklearn_digits", seed=0, image_size=16, data_dir=data_dir)
-  other_seed = data.get("sklearn_digits", seed=1, image_size=16, data_dir=data_dir)
+  again = _digits(data_dir)
+  other_seed = _digits(data_dir, seed=1)
   np.testing.assert_array_equal(digits.batch(7, 16), again.batch(7, 16))
   assert not np.array_equal(digits.batch(7, 16), other_seed.batch(7, 16))
   assert not np.array_equal(digits.batch(7, 16), digits.batch(8, 16))
-  stream = data.batches(digits, 16, start_step=7)
-  np.testing.assert_array_equal(next(stream), digits.batch(7, 16))
-  np.testing.assert_array_equal(next(stream), digits.batch(8, 16))
 
 
 def test_each_epoch_shows_every_image_once():
@@ -53,8 +61,8 @@ def test_resize_is_bilinear_and_keeps_constant_images():
 
 @pytest.mark.parametrize("name,modes", [("ring8", 8), ("grid25", 25)])
 def test_mixtures(name, modes):
-  dataset = data.get(name, seed=0, image_size=0)
-  centers, std = data.MIXTURES[name]
+  dataset = mixture.mixture_dataset(name, seed=0)
+  centers, std = mixture.MIXTURES[name]
   assert centers.shape == (modes, 2) and dataset.data_shape == (2,)
   points = dataset.batch(0, 4000)
   distance = np.min(np.linalg.norm(points[:, None] - centers[None], axis=-1), axis=1)
@@ -65,12 +73,13 @@ def test_mixtures(name, modes):
 
 def test_missing_dataset_says_how_to_prepare_it(tmp_path):
   with pytest.raises(ValueError, match="'mnist' is not prepared.*--config.download=True"):
-    data.get("mnist", seed=0, image_size=28, data_dir=str(tmp_path))
+    _images(dataset="mnist", data_dir=str(tmp_path))
 
 
 def test_unknown_dataset_lists_the_known_ones(tmp_path):
-  with pytest.raises(ValueError, match="Unknown dataset 'nist'. Known: sklearn_digits, mnist"):
-    data.get("nist", seed=0, image_size=28, data_dir=str(tmp_path))
+  with pytest.raises(ValueError, match="Unknown dataset 'nist'. Known: sklearn_digits, mnist.*"
+                                       "--config.task"):
+    _images(dataset="nist", data_dir=str(tmp_path))
 
 
 def test_download_without_tensorflow_fails_at_once(monkeypatch, tmp_path):
@@ -79,7 +88,7 @@ def test_download_without_tensorflow_fails_at_once(monkeypatch, tmp_path):
                       lambda name: None if name == "tensorflow" else real_find_spec(name))
   with pytest.raises(ValueError, match=r"Preparing 'mnist' needs TensorFlow, which is not "
                                        r"installed: run `.venv/bin/pip install '.\[datasets\]'`"):
-    data.get("mnist", seed=0, image_size=28, data_dir=str(tmp_path / "tfds"), download=True)
+    _images(dataset="mnist", data_dir=str(tmp_path / "tfds"), download=True)
   assert not os.path.exists(tmp_path / "tfds")
 
 
@@ -88,7 +97,7 @@ def test_download_without_internet_fails_within_seconds(monkeypatch, tmp_path):
   monkeypatch.setattr(data, "DOWNLOAD_HOST", ("host.invalid", 443))  # Never resolves.
   start = time.monotonic()
   with pytest.raises(ValueError, match="Cannot download 'mnist': host.invalid is out of reach"):
-    data.get("mnist", seed=0, image_size=28, data_dir=str(tmp_path / "tfds"), download=True)
+    _images(dataset="mnist", data_dir=str(tmp_path / "tfds"), download=True)
   assert time.monotonic() - start < 10
   assert not os.path.exists(tmp_path / "tfds")
 
@@ -98,11 +107,11 @@ def test_a_failed_preparation_leaves_nothing_behind(monkeypatch, tmp_path):
     raise ConnectionError("the network went away")
   monkeypatch.setattr(sklearn_digits.SklearnDigits, "_split_generators", fail)
   with pytest.raises(ConnectionError):
-    data.get("sklearn_digits", seed=0, image_size=16, data_dir=str(tmp_path / "tfds"))
+    _digits(str(tmp_path / "tfds"))
   assert not os.path.exists(tmp_path / "tfds")
   (tmp_path / "kept").mkdir()  # A data dir that existed stays, emptied of what was made.
   with pytest.raises(ConnectionError):
-    data.get("sklearn_digits", seed=0, image_size=16, data_dir=str(tmp_path / "kept"))
+    _digits(str(tmp_path / "kept"))
   assert os.listdir(tmp_path / "kept") == []
 
 
@@ -117,20 +126,19 @@ def _damage(data_dir) -> str:
 
 
 def test_damaged_bundled_digits_are_prepared_again(tmp_path, caplog):
-  intact = data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path),
-                            download=False)
+  intact = images.read("sklearn_digits", split="train", data_dir=str(tmp_path))
   folder = _damage(tmp_path)
-  again = data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path),
-                           download=False)
+  again = images.read("sklearn_digits", split="train", data_dir=str(tmp_path))
   np.testing.assert_array_equal(again, intact)
   assert f"The prepared files of 'sklearn_digits' in {folder} cannot be read" in caplog.text
   assert "preparing it again" in caplog.text
 
 
 def test_a_damaged_downloaded_dataset_names_its_folder_and_the_fix(tmp_path, monkeypatch):
-  data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path), download=False)
+  images.read("sklearn_digits", split="train", data_dir=str(tmp_path))
   folder = _damage(tmp_path)
-  monkeypatch.setattr(data, "LOCAL", ())  # Treated like mnist: never re-made silently.
+  # Treated like mnist: never re-made silently.
+  monkeypatch.setattr(sklearn_digits.SklearnDigits, "prepared_offline", False)
   with pytest.raises(ValueError, match=f"in {folder} cannot be read .*Corrupted.*Delete {folder} "
                                        f"and prepare the dataset again"):
-    data.load_images("sklearn_digits", split="train", data_dir=str(tmp_path), download=False)
+    images.read("sklearn_digits", split="train", data_dir=str(tmp_path))

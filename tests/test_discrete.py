@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import data, models
+from jaxgan import models
 from jaxgan.errors import ConfigError
 from jaxgan.models import discrete
 
@@ -68,9 +68,8 @@ def test_gumbel_softmax_is_one_hot_at_any_temperature(temperature):
 
 
 @pytest.mark.parametrize("output", ["binary", "bernoulli"])
-def test_binary_generator_on_binarised_digits(output, data_dir):
-  dataset = data.get("sklearn_digits", seed=0, image_size=16, data_dir=data_dir,
-                     binarized=True)
+def test_binary_generator_on_binarised_digits(output, data_dir, make_task):
+  dataset = make_task(data_dir=data_dir, task_kwargs={"binarized": True}).dataset
   batch = dataset.batch(0, 32)
   assert batch.shape == (32, 16, 16, 1) and set(np.unique(batch)) == {-1.0, 1.0}
   generator = models.get("mlp").generator(data_shape=(16, 16, 1), hidden_dims=(8,),

@@ -10,34 +10,37 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import classifier, data, evaluate, evaluation, init_state, metrics, trainer
+from jaxgan import classifier, data, evaluate, evaluation, init_state, metrics, tasks, trainer
+from jaxgan.tasks import DataSpec, images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="session")
 def digits_classifier(cache_dir, data_dir):
-  return classifier.load_or_train("sklearn_digits", 16, cache_dir=cache_dir, data_dir=data_dir)
+  return images.feature_classifier("sklearn_digits", 16, cache_dir=cache_dir, data_dir=data_dir)
 
 
 def test_classifier_reaches_its_accuracy_and_is_cached(digits_classifier, cache_dir, data_dir):
   assert digits_classifier.test_accuracy > 0.95
-  again = classifier.load_or_train("sklearn_digits", 16, cache_dir=cache_dir, data_dir=data_dir)
+  again = images.feature_classifier("sklearn_digits", 16, cache_dir=cache_dir, data_dir=data_dir)
   assert again.test_accuracy == pytest.approx(digits_classifier.test_accuracy)
   jax.tree.map(np.testing.assert_array_equal, again.params, digits_classifier.params)
 
 
 def test_classifier_training_shows_progress(data_dir, capsys):
-  classifier.train("sklearn_digits", 8, data_dir=data_dir, epochs=2)
+  def split(name):
+    return images.load_split("sklearn_digits", split=name, image_size=8, data_dir=data_dir)
+  classifier.fit(classifier.LeNet(), split("train"), split("test"), name="sklearn_digits",
+                 epochs=2)
   progress = capsys.readouterr().err
   assert "Training the sklearn_digits feature classifier" in progress and "2/2" in progress
 
 
 def test_real_digits_are_close_in_classifier_features(digits_classifier, data_dir):
   def features(split):
-    images = data.resize_images(data.load_images("sklearn_digits", split=split,
-                                                 data_dir=data_dir, download=False), 16)
-    return digits_classifier.embed(images.astype(np.float32) / 127.5 - 1)
+    real = data.resize_images(images.read("sklearn_digits", split=split, data_dir=data_dir), 16)
+    return digits_classifier.embed(real.astype(np.float32) / 127.5 - 1)
   train_features, _ = features("train")
   test_features, test_probs = features("test")
   noise, noise_probs = digits_classifier.embed(
@@ -60,12 +63,12 @@ def evaluated_run(digits_config, cache_dir, tmp_path, digits_classifier):
 
 def test_training_evaluates_and_keeps_the_best_checkpoint(evaluated_run):
   rows = [json.loads(line) for line in open(evaluated_run / "metrics.jsonl")]
-  evals = [row for row in rows if "eval/fid" in row]
+  evals = [row for row in rows if "eval/fd_classifier" in row]
   assert [row["step"] for row in evals] == [2, 4]
   for key in ("eval/kid", "eval/precision", "eval/recall", "eval/coverage",
               "eval/classifier_score", "eval/classes_covered"):
     assert np.isfinite(evals[0][key])
-  best_step = min(evals, key=lambda row: row["eval/fid"])["step"]
+  best_step = min(evals, key=lambda row: row["eval/fd_classifier"])["step"]
   assert os.listdir(evaluated_run / "best" / "checkpoints") == [str(best_step)]
   assert (evaluated_run / "metrics.png").stat().st_size > 0
 
@@ -75,7 +78,7 @@ def test_evaluate_command_on_a_workdir(evaluated_run):
       [sys.executable, "-m", "jaxgan.evaluate", f"--workdir={evaluated_run}",
        "--num_samples=200"], capture_output=True, text=True, timeout=300, cwd=ROOT)
   assert result.returncode == 0, result.stderr
-  assert "| fid |" in result.stdout and "200 generated vs 1437 real" in result.stdout
+  assert "| fd_classifier |" in result.stdout and "200 generated vs 1437 real" in result.stdout
   assert "| classes_covered | " in result.stdout and "/10 |" in result.stdout
   assert "WARNING" not in result.stderr and "Metadata file" not in result.stderr, result.stderr
   out = evaluated_run / "eval" / "step_0000004"
@@ -100,16 +103,16 @@ def test_mixture_evaluation_and_scatter(ring_config, tmp_path):
 def test_counts_print_with_what_they_count_out_of(ring_config, digits_classifier, cache_dir,
                                                   digits_config):
   del digits_classifier  # Trained once for the session, in cache_dir.
-  ring = evaluation.Evaluator(ring_config, cache_dir=cache_dir)
+  ring = tasks.from_config(ring_config).evaluator(cache_dir)
   line = ring.format({"eval/modes": 7.0, "eval/high_quality": 0.31}, 2500)
   assert line == "on 2500 samples | modes 7/8 | high_quality 0.31"
   digits_config.eval_cache_dir = cache_dir
-  digits = evaluation.Evaluator(digits_config, cache_dir=cache_dir)
+  digits = tasks.from_config(digits_config).evaluator(cache_dir)
   assert "| classes_covered 10/10" in digits.format({"eval/classes_covered": 10.0}, 100)
 
 
 def test_interpolation_rows_move_between_two_latents(ring_config):
-  gan = trainer.build_gan(ring_config, (2,))
+  gan = trainer.build_gan(ring_config, DataSpec((2,)))
   state = init_state(gan, jax.random.key(0), (2,))
   points = evaluation.interpolate(gan, state.g, jax.random.key(1), rows=3, cols=5)
   assert points.shape == (15, 2)
@@ -125,7 +128,7 @@ def test_a_multi_scale_generator_is_measured_at_full_size_and_drawn_at_every_sca
   digits_config.eval_cache_dir = cache_dir
   trainer.train_and_evaluate(digits_config, str(tmp_path))
   results = evaluate.evaluate_workdir(str(tmp_path), num_samples=100)
-  assert np.isfinite(results["eval/fid"])
+  assert np.isfinite(results["eval/fd_classifier"]) and "eval/fid" not in results
   out = tmp_path / "eval" / "step_0000004"
   assert np.load(out / "samples.npz")["samples"].shape == (100, 16, 16, 1)
   scales = np.asarray(Image.open(out / "scales.png"))

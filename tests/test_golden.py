@@ -24,6 +24,7 @@ import pytest
 
 from configs import default, gaussians
 from jaxgan import init_state, parallel, trainer
+from jaxgan.tasks import DataSpec
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "step.json"
 UPDATE = os.environ.get("JAXGAN_GOLDEN_UPDATE") == "1"
@@ -136,7 +137,7 @@ def _outputs(name: str, layout_name: str) -> dict:
   """Every metric of each step, and a digest and the sums of every leaf of the final state."""
   config = _config(name)
   data_shape = (16, 16, 1) if CASES[name][0] == "digits" else (2,)
-  gan = trainer.build_gan(config, data_shape)
+  gan = trainer.build_gan(config, DataSpec(data_shape, 8 if config.conditional else 0))
   layout = (parallel.local_layout(1) if layout_name == "jit"
             else parallel.local_layout(4, layout_name))
   state, rng = layout.put((init_state(gan, jax.random.key(0), data_shape), jax.random.key(1)))

@@ -6,9 +6,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import data, growth, init_state, models, parallel, trainer
+from jaxgan import growth, init_state, models, parallel, tasks, trainer
 from jaxgan.errors import ConfigError
 from jaxgan.models import progressive
+from jaxgan.tasks import DataSpec
 
 DATA_SHAPE = (16, 16, 1)
 
@@ -144,13 +145,13 @@ def test_shapes_and_parameter_counts_at_every_size(size, channels, g_features, d
 def test_growth_config_errors(digits_config):
   digits_config.growth = {"phase_steps": 10, "fade_steps": 5}
   with pytest.raises(ConfigError, match="config.growth is for progressive models"):
-    trainer.build_gan(digits_config, DATA_SHAPE)
+    trainer.build_gan(digits_config, DataSpec(DATA_SHAPE))
   digits_config.model = "progressive"
   digits_config.generator = {"features": (8, 8, 8)}
   digits_config.discriminator = {"features": (8, 8)}
   with pytest.raises(ConfigError, match="grows through 3 resolutions .* the discriminator "
                                         "through 2"):
-    trainer.build_gan(digits_config, DATA_SHAPE)
+    trainer.build_gan(digits_config, DataSpec(DATA_SHAPE))
 
 
 def test_later_layers_wait_for_their_phase(digits_config):
@@ -164,8 +165,9 @@ def test_later_layers_wait_for_their_phase(digits_config):
   digits_config.d_penalties = ({"name": "gradient_penalty", "weight": 10.0},)
   for optimizer in (digits_config.g_optimizer, digits_config.d_optimizer):
     optimizer.b1, optimizer.b2 = 0.0, 0.99  # The paper's.
-  dataset = data.get("sklearn_digits", seed=0, image_size=16, data_dir=digits_config.data_dir)
-  gan = trainer.build_gan(digits_config, dataset.data_shape)
+  task = tasks.from_config(digits_config)
+  dataset = task.dataset
+  gan = trainer.build_gan(digits_config, task.spec)
   start = init_state(gan, jax.random.key(0), dataset.data_shape)
   state = jax.tree.map(jnp.copy, start)
   steps = {phase: parallel.local_layout(1).compile(gan.at_step(3 * phase)) for phase in (0, 1)}

@@ -12,10 +12,19 @@ import pytest
 
 from bench import mode_collapse as bench
 from configs import gaussians, gaussians_grid
-from jaxgan import (checkpointing, data, init_state, losses, parallel, regularizers, step,
-                    trainer)
+from jaxgan import (
+  checkpointing,
+  init_state,
+  losses,
+  parallel,
+  regularizers,
+  step,
+  tasks,
+  trainer,
+)
 from jaxgan.errors import ConfigError
 from jaxgan.models import common, mlp
+from jaxgan.tasks import DataSpec, mixture
 
 
 def test_pack_concatenates_consecutive_samples_without_mixing_packs():
@@ -73,8 +82,9 @@ def _pacgan_models(config, packing: int):
 
 
 def _train(config, steps: int, num_devices: int = 1):
-  dataset = data.get(config.dataset, seed=0, image_size=config.image_size)
-  gan = trainer.build_gan(config, dataset.data_shape)
+  task = tasks.from_config(config)
+  dataset = task.dataset
+  gan = trainer.build_gan(config, task.spec)
   state = init_state(gan, jax.random.key(0), dataset.data_shape)
   layout = parallel.local_layout(num_devices)
   step_fn = layout.compile(gan)
@@ -117,7 +127,7 @@ def test_packing_errors_are_clear(ring_config):
   ring_config.packing = 2
   ring_config.conditional = True
   with pytest.raises(ConfigError, match="cannot be conditioned on one label each"):
-    trainer.build_gan(ring_config, (2,))
+    trainer.build_gan(ring_config, DataSpec((2,)))
   ring_config.conditional = False
   ring_config.generator = {"activation": "swish"}
   with pytest.raises(ConfigError, match="Unknown activation 'swish'. Known: leaky_relu, relu"):
@@ -127,7 +137,7 @@ def test_packing_errors_are_clear(ring_config):
 def _unroll_setup(ring_config, steps: int, gradient: bool = True):
   ring_config.unrolled = {"steps": steps, "gradient": gradient}
   ring_config.d_optimizer.eps_root = 1e-8
-  gan = trainer.build_gan(ring_config, (2,))
+  gan = trainer.build_gan(ring_config, DataSpec((2,)))
   state = init_state(gan, jax.random.key(0), (2,))
   real = jax.random.normal(jax.random.key(1), (8, 2))
   latents = jax.random.normal(jax.random.key(2), (8, gan.latent_dim))
@@ -177,18 +187,18 @@ def test_unrolled_gan_trains_with_every_loss(ring_config, loss, num_devices):
 def test_unrolled_config_errors(ring_config):
   ring_config.unrolled = {"steps": 2, "gradient": True}
   with pytest.raises(ConfigError, match=r"set --config.d_optimizer.eps_root=1e-8"):
-    trainer.build_gan(ring_config, (2,))
+    trainer.build_gan(ring_config, DataSpec((2,)))
   ring_config.d_optimizer.eps_root = 1e-8
   ring_config.schedule = "simultaneous"
   with pytest.raises(ConfigError, match="An unrolled D judges G after D's update"):
-    trainer.build_gan(ring_config, (2,))
+    trainer.build_gan(ring_config, DataSpec((2,)))
 
 
 def test_past_discriminators_ring_and_loss(ring_config):
   """Snapshots every 2 steps into a ring of 2; G's loss is the mean over D and the ones taken."""
   ring_config.past_discriminators = {"count": 2, "every": 2}
-  dataset = data.get("ring8", seed=0, image_size=0)
-  gan = trainer.build_gan(ring_config, (2,))
+  dataset = mixture.mixture_dataset("ring8", 0)
+  gan = trainer.build_gan(ring_config, DataSpec((2,)))
   state = init_state(gan, jax.random.key(0), (2,))
   step_fn = parallel.local_layout(1).compile(gan)
   d_after = {}
@@ -215,7 +225,7 @@ def test_past_discriminators_ring_and_loss(ring_config):
 def test_past_discriminators_are_checkpointed(ring_config, tmp_path):
   ring_config.past_discriminators = {"count": 3, "every": 1}
   final = trainer.train_and_evaluate(ring_config, str(tmp_path))
-  gan = trainer.build_gan(ring_config, (2,))
+  gan = trainer.build_gan(ring_config, DataSpec((2,)))
   restored = checkpointing.restore_or_init(
       checkpointing.make_manager(str(tmp_path)), init_state(gan, jax.random.key(9), (2,)),
       ring_config)
@@ -279,4 +289,5 @@ def test_every_bench_setting_changes_fields_its_config_has(suite):
     fields = {name for name in checkpointing._flat_config(config.to_dict())
               if not name.startswith(ARGUMENTS)}
     assert fields <= known, setting
-    trainer.build_gan(config, (2,))  # Checks the models', loss's and optimizers' arguments.
+    # Checks the models', loss's and optimizers' arguments.
+    trainer.build_gan(config, DataSpec((2,)))

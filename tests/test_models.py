@@ -5,6 +5,7 @@ import pytest
 
 from jaxgan import models, trainer
 from jaxgan.models import common, msg
+from jaxgan.tasks import DataSpec
 
 
 @pytest.mark.parametrize("size,channels,features", [
@@ -203,7 +204,7 @@ def test_msg_refuses_the_replay_buffer(digits_config):
   digits_config.discriminator = {"features": (8, 8, 8)}
   digits_config.replay.size = 64
   with pytest.raises(ValueError, match="replay buffer keeps single samples, not the msg"):
-    trainer.build_gan(digits_config, (16, 16, 1))
+    trainer.build_gan(digits_config, DataSpec((16, 16, 1)))
 
 
 def test_minibatch_stddev_feature_equals_numpy_and_stays_within_groups():

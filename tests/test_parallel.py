@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import data, init_state, parallel, trainer
+from jaxgan import init_state, parallel, tasks, trainer
 from jaxgan.errors import ConfigError
 
 DEVICES = jax.local_device_count()
@@ -18,9 +18,9 @@ DEVICES = jax.local_device_count()
 def _run(config, steps: int, layout: parallel.Layout):
   """`steps` steps from the same start on `layout` (each step compiled for its growth phase);
   returns the final state and metrics (one device's copy)."""
-  dataset = data.get(config.dataset, seed=0, image_size=config.image_size,
-                     data_dir=config.data_dir or None, with_labels=config.conditional)
-  gan = trainer.build_gan(config, dataset.data_shape)
+  task = tasks.from_config(config)
+  dataset = task.dataset
+  gan = trainer.build_gan(config, task.spec)
   state, rng = layout.put((init_state(gan, jax.random.key(0), dataset.data_shape),
                            jax.random.key(1)))
   for i in range(steps):

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from jaxgan import data, pictures
+from jaxgan import pictures
+from jaxgan.tasks import mixture
 
 
 def test_small_images_are_enlarged_by_nearest_neighbour():
@@ -21,10 +22,10 @@ def _dark_pixels(picture: np.ndarray) -> int:
 
 
 def test_two_d_samples_are_drawn_over_the_mode_centres():
-  centers = data.MIXTURES["ring8"][0]
-  samples = data.get("ring8", seed=0, image_size=0).batch(0, 500)
-  with_modes = pictures.samples_picture(samples, centers)
-  without = pictures.samples_picture(samples)
+  centers = mixture.MIXTURES["ring8"][0]
+  samples = mixture.mixture_dataset("ring8", 0).batch(0, 500)
+  with_modes = pictures.scatter_picture(samples, centers)
+  without = pictures.scatter_picture(samples)
   assert with_modes.dtype == np.uint8 and with_modes.ndim == 3 and with_modes.shape[2] == 3
   red, blue = with_modes[..., 0].astype(int), with_modes[..., 2].astype(int)
   assert np.sum((red > 200) & (blue < 150)) > 200  # The samples, in strong orange.

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import data, init_state, train_step
+from jaxgan import init_state, tasks, train_step
 from jaxgan.trainer import build_gan
 
 
@@ -18,9 +18,9 @@ def _assert_trees_close(a, b, **tolerances):
 
 def _setup(config, **overrides):
   config.update(overrides)
-  dataset = data.get(config.dataset, seed=0, image_size=config.image_size,
-                     data_dir=config.data_dir or None)
-  gan = build_gan(config, dataset.data_shape)
+  task = tasks.from_config(config)
+  dataset = task.dataset
+  gan = build_gan(config, task.spec)
   state = init_state(gan, jax.random.key(0), dataset.data_shape)
   step = jax.jit(functools.partial(train_step, gan))
   return gan, state, step, dataset

@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from jaxgan import data, metrics, tabular
+from jaxgan import table_metrics, tabular, tasks
 from jaxgan.errors import ConfigError
 from jaxgan.evaluate import evaluate_workdir
 from jaxgan.models.table import TableGenerator
 from jaxgan.state import sample_labels
+from jaxgan.tasks import table as table_task
 from jaxgan.trainer import build_gan, train_and_evaluate
 
 
@@ -92,7 +93,7 @@ def test_training_by_sampling_draws_rows_of_the_condition_with_log_frequencies(c
   plain = tabular.condition_probs(table, log_frequency=False)
   np.testing.assert_allclose(plain[3:6], counts["size"].to_numpy() / 240 / 3)
 
-  dataset = data.table_dataset(table, seed=0, conditional=True)
+  dataset = table_task.table_dataset(table, seed=0, conditional=True)
   rows, labels = zip(*(dataset.batch(step, 500) for step in range(8)))
   rows, labels = np.concatenate(rows), np.concatenate(labels)
   for offset, size, first in table.condition_spans:  # Each row has its condition's category.
@@ -101,7 +102,7 @@ def test_training_by_sampling_draws_rows_of_the_condition_with_log_frequencies(c
   frequencies = np.bincount(labels, minlength=table.num_conditions) / len(labels)
   np.testing.assert_allclose(frequencies, probs, atol=0.02)
   assert frequencies[5] > 0.05  # The rare size (5% of rows) is drawn often.
-  again = data.table_dataset(table, seed=0, conditional=True).batch(3, 16)
+  again = table_task.table_dataset(table, seed=0, conditional=True).batch(3, 16)
   np.testing.assert_array_equal(again[0], dataset.batch(3, 16)[0])
 
 
@@ -178,17 +179,17 @@ def test_marginal_distances_match_their_definitions():
   a, b = rng.normal(size=400), rng.normal(0.5, 1, size=300)
   grid = np.sort(np.concatenate([a, b]))
   ecdf = lambda x: np.searchsorted(np.sort(x), grid, side="right") / len(x)  # noqa: E731
-  assert metrics.ks_distance(a, b) == pytest.approx(np.max(np.abs(ecdf(a) - ecdf(b))))
-  assert metrics.total_variation(np.array(["x", "x", "y", "z"]),
+  assert table_metrics.ks_distance(a, b) == pytest.approx(np.max(np.abs(ecdf(a) - ecdf(b))))
+  assert table_metrics.total_variation(np.array(["x", "x", "y", "z"]),
                                  np.array(["x", "y", "y", "w"])) == pytest.approx(0.5)
   frame = _frame(500)
-  same = metrics.table_metrics(frame, frame, ["colour", "size", "flag"])
+  same = table_metrics.table_metrics(frame, frame, ["colour", "size", "flag"])
   assert same["marginal"] == 0 and same["association"] == 0
 
 
 def test_associations_match_independent_computations():
   frame = _frame(500)
-  matrix = metrics.association_matrix(frame, ["colour", "size", "flag"])
+  matrix = table_metrics.association_matrix(frame, ["colour", "size", "flag"])
   names = list(frame.columns)
   counts = pd.crosstab(frame["colour"], frame["flag"]).to_numpy()
   chi2 = stats.chi2_contingency(counts, correction=False)[0]
@@ -209,20 +210,19 @@ def test_ml_efficacy_scores_what_can_and_cannot_be_learnt():
   train, test = frame[:400], frame[400:]
   kinds = ["colour", "size", "heavy"]
   # Heavy is given by the weight: a learnt model scores ~1 (macro F1); colour is a coin.
-  assert metrics.ml_efficacy(train, test, target="heavy", categorical=kinds) > 0.95
-  assert metrics.ml_efficacy(train, test, target="colour", categorical=kinds) < 0.5
+  assert table_metrics.ml_efficacy(train, test, target="heavy", categorical=kinds) > 0.95
+  assert table_metrics.ml_efficacy(train, test, target="colour", categorical=kinds) < 0.5
   one_class = train.assign(heavy=True)
-  assert metrics.ml_efficacy(one_class, test, target="heavy", categorical=kinds) < 0.5
-  assert metrics.ml_efficacy(train, test, target="weight", categorical=["colour"]) > 0.9
+  assert table_metrics.ml_efficacy(one_class, test, target="heavy", categorical=kinds) < 0.5
+  assert table_metrics.ml_efficacy(train, test, target="weight", categorical=["colour"]) > 0.9
 
 
 @pytest.fixture
 def table_config(csv_path, digits_config):
   config = digits_config
+  config.task = "table"
   config.dataset = csv_path
-  config.table.categorical_columns = ("size",)
-  config.table.target = "size"
-  config.table.max_modes = 4
+  config.task_kwargs = {"categorical_columns": ("size",), "target": "size", "max_modes": 4}
   config.conditional = True
   config.model = "tabular"
   config.latent_dim = 8
@@ -237,8 +237,9 @@ def table_config(csv_path, digits_config):
 
 
 def test_fake_rows_get_conditions_by_training_by_sampling(table_config):
-  table = tabular.from_config(table_config)
-  gan = build_gan(table_config, (sum(size for size, _ in table.layout),))
+  task = tasks.from_config(table_config)
+  table = task.table
+  gan = build_gan(table_config, task.spec)
   assert gan.num_classes == table.num_conditions == 8
   probs = tabular.condition_probs(table, log_frequency=True)
   labels = sample_labels(gan, jax.random.key(0), 40_000)

@@ -6,15 +6,16 @@ import ml_collections
 import numpy as np
 import pytest
 
-from jaxgan import data, init_state, parallel, trainer
+from jaxgan import init_state, parallel, tasks, trainer
+from jaxgan.tasks import DataSpec
 
 
 def _run(config, steps: int, *, num_devices: int = 1, parallelism: str = "sharded"):
   """`steps` training steps of `config`; returns the initial state, the final state and
   every step's metrics."""
-  dataset = data.get(config.dataset, seed=0, image_size=config.image_size,
-                     data_dir=config.data_dir or None)
-  gan = trainer.build_gan(config, dataset.data_shape)
+  task = tasks.from_config(config)
+  dataset = task.dataset
+  gan = trainer.build_gan(config, task.spec)
   state = init_state(gan, jax.random.key(0), dataset.data_shape)
   initial = jax.tree.map(jnp.copy, state)
   layout = parallel.local_layout(num_devices, parallelism)
@@ -195,7 +196,7 @@ def test_bad_trick_settings_are_clear_errors(ring_config):
     config = ring_config.copy_and_resolve_references()
     config[field] = value
     with pytest.raises(ValueError, match=message):
-      trainer.build_gan(config, dataset_shape)
+      trainer.build_gan(config, DataSpec(dataset_shape))
   ring_config.replay = {"size": 4, "fraction": 0.5}
   with pytest.raises(ValueError, match="replay.size=4 must hold at least one batch"):
     trainer.check_config(ring_config, 1)

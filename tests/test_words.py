@@ -12,7 +12,7 @@ import pytest
 from scipy.spatial import distance
 
 from configs import words_english
-from jaxgan import data, evaluate, metrics, models, text, trainer
+from jaxgan import evaluate, metrics, models, tasks, text, trainer
 from jaxgan.errors import ConfigError
 from jaxgan.state import init_state
 from jaxgan.step import generate, train_step
@@ -47,21 +47,23 @@ def _word_file(tmp_path, lines: list[bytes]) -> str:
   return str(path)
 
 
-def test_a_word_file_of_your_own(tmp_path):
+def test_a_word_file_of_your_own(tmp_path, make_task):
   names = [f"name{i:03d}".encode() for i in range(200)] + [b"  Ana Lu ", b"", b"toolongname123"]
   words = text.load(_word_file(tmp_path, names), 10)
   every = set(words.train) | set(words.held_out)
   assert "Ana Lu" in every and "toolongname123" not in every and "" not in every
   assert words.vocabulary == " " + "".join(sorted(set("".join(every)) - {" "}))
-  dataset = data.get(_word_file(tmp_path, names), seed=0, image_size=0, sequence_length=10)
+  task = make_task(task="words", dataset=_word_file(tmp_path, names),
+                   task_kwargs={"sequence_length": 10})
+  dataset = task.dataset
   batch = dataset.batch(3, 16)
   assert batch.shape == (16, 10, len(words.vocabulary))
   np.testing.assert_array_equal(batch.sum(-1), 1.0)
   np.testing.assert_array_equal(batch, dataset.batch(3, 16))
-  assert set(dataset.decode(batch)) <= set(words.train)
+  assert set(task.decode(batch)) <= set(words.train)
 
 
-def test_bad_word_files_say_which_file_and_line(tmp_path):
+def test_bad_word_files_say_which_file_and_line(tmp_path, make_task):
   bad = _word_file(tmp_path, [b"fine", b"also fine", b"caf\xe9"])
   with pytest.raises(ConfigError, match=r"words\.txt, line 3: not UTF-8"):
     text.load(bad, 8)
@@ -70,7 +72,7 @@ def test_bad_word_files_say_which_file_and_line(tmp_path):
   with pytest.raises(ConfigError, match="needs some of each"):
     text.load(_word_file(tmp_path, [b"one", b"two"]), 8)
   with pytest.raises(ConfigError, match="no class labels"):
-    data.get(text.ENGLISH_WORDS, seed=0, image_size=0, sequence_length=8, with_labels=True)
+    make_task(task="words", dataset=text.ENGLISH_WORDS, conditional=True)
 
 
 def test_ngram_counts_and_js_divergence_match_independent_computations():
@@ -160,12 +162,13 @@ def test_words_train_evaluate_and_write_text(tmp_path):
 
 def test_gumbel_generator_draws_its_own_noise_in_training_and_sampling(tmp_path):
   config = _tiny_words_config(tmp_path, output="gumbel_softmax", temperature=0.5)
-  dataset = data.from_config(config)
-  gan = trainer.build_gan(config, dataset.data_shape)
+  task = tasks.from_config(config)
+  dataset = task.dataset
+  gan = trainer.build_gan(config, task.spec)
   state = init_state(gan, jax.random.key(0), dataset.data_shape)
   latents = jnp.zeros((64, config.latent_dim))  # One latent: only G's noise varies.
   first = generate(gan, state.g, latents, noise_rng=jax.random.key(1))
-  assert len(set(dataset.decode(np.asarray(first)))) > 1
+  assert len(set(task.decode(np.asarray(first)))) > 1
   np.testing.assert_array_equal(first, generate(gan, state.g, latents, noise_rng=jax.random.key(1)))
   assert not np.array_equal(first, generate(gan, state.g, latents, noise_rng=jax.random.key(2)))
   batch = dataset.batch(0, config.n_critic * config.batch_size)

@@ -43,14 +43,13 @@ class ModelPair(NamedTuple):
   same structure for D. A pair that grows progressively names
   `num_phases(generator_kwargs, discriminator_kwargs)`; its G and D then take `phase` and
   `alpha` in training (jaxgan.models.progressive). A generator that needs more of the data
-  than its shape (a table's row layout) names `data_kwargs(config)`: those arguments.
+  than its shape (a table's row layout) takes it from the task (`DataSpec.generator_kwargs`).
   """
   generator: type[nn.Module]
   discriminator: type[nn.Module]
   check_data_shape: Callable[[Sequence[int], dict], None]
   real_inputs: Callable[[dict], Callable[[Any], Any]] | None = None
   num_phases: Callable[[dict, dict], int] | None = None
-  data_kwargs: Callable[[Any], dict] | None = None
 
 
 MODELS = Registry("model", {
@@ -61,8 +60,7 @@ MODELS = Registry("model", {
     "progressive": ModelPair(ProgressiveGenerator, ProgressiveDiscriminator,
                              progressive.check_data_shape, num_phases=progressive.num_phases),
     "char_resnet": ModelPair(CharGenerator, CharDiscriminator, sequence.check_data_shape),
-    "tabular": ModelPair(TableGenerator, MLPDiscriminator, table.check_data_shape,
-                         data_kwargs=table.data_kwargs),
+    "tabular": ModelPair(TableGenerator, MLPDiscriminator, table.check_data_shape),
     "wavegan": ModelPair(WaveGANGenerator, WaveGANDiscriminator, wavegan.check_data_shape),
 })
 

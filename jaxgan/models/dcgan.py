@@ -8,9 +8,16 @@ import jax.numpy as jnp
 
 from jaxgan import layers
 from jaxgan.models.attention import SelfAttention
-from jaxgan.models.common import (batch_norm, batch_stddev_feature, check_attention_resolution,
-                                  check_square_image, dcgan_init, latent_maps, maybe_spectral_norm,
-                                  projection)
+from jaxgan.models.common import (
+  batch_norm,
+  batch_stddev_feature,
+  check_attention_resolution,
+  check_square_image,
+  dcgan_init,
+  latent_maps,
+  maybe_spectral_norm,
+  projection,
+)
 
 Array = jax.Array
 

@@ -15,9 +15,16 @@ import jax.numpy as jnp
 
 from jaxgan.errors import ConfigError
 from jaxgan.models import discrete
-from jaxgan.models.common import (ACTIVATIONS, HIDDEN_ACTIVATIONS, MinibatchDiscrimination,
-                                  batch_norm, batch_stddev_feature, maybe_spectral_norm,
-                                  projection, with_labels)
+from jaxgan.models.common import (
+  ACTIVATIONS,
+  HIDDEN_ACTIVATIONS,
+  MinibatchDiscrimination,
+  batch_norm,
+  batch_stddev_feature,
+  maybe_spectral_norm,
+  projection,
+  with_labels,
+)
 
 Array = jax.Array
 BINARY_OUTPUTS = ("bernoulli", "binary")

@@ -21,9 +21,16 @@ import jax.numpy as jnp
 
 from jaxgan.errors import ConfigError
 from jaxgan.models.attention import SelfAttention
-from jaxgan.models.common import (batch_stddev_feature, check_attention_resolution,
-                                  check_square_image, downsample, latent_maps, pixel_norm,
-                                  projection, upsample)
+from jaxgan.models.common import (
+  batch_stddev_feature,
+  check_attention_resolution,
+  check_square_image,
+  downsample,
+  latent_maps,
+  pixel_norm,
+  projection,
+  upsample,
+)
 
 Array = jax.Array
 Pyramid = tuple[Array, ...]  # Images `[batch, s, s, c]`, smallest `s` first, doubling.

@@ -30,8 +30,13 @@ import numpy as np
 
 from jaxgan.errors import ConfigError
 from jaxgan.growth import lerp, resize
-from jaxgan.models.common import (batch_stddev_feature, check_square_image, pixel_norm,
-                                  projection, with_labels)
+from jaxgan.models.common import (
+  batch_stddev_feature,
+  check_square_image,
+  pixel_norm,
+  projection,
+  with_labels,
+)
 
 Array = jax.Array
 _SQRT2 = float(np.sqrt(2.0))

@@ -17,9 +17,16 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.models.attention import SelfAttention
-from jaxgan.models.common import (batch_norm, check_attention_resolution, check_square_image,
-                                  downsample, latent_maps, maybe_spectral_norm, projection,
-                                  upsample)
+from jaxgan.models.common import (
+  batch_norm,
+  check_attention_resolution,
+  check_square_image,
+  downsample,
+  latent_maps,
+  maybe_spectral_norm,
+  projection,
+  upsample,
+)
 
 Array = jax.Array
 _init = nn.initializers.xavier_uniform()

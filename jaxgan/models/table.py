@@ -17,10 +17,8 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
-from jaxgan import tabular
 from jaxgan.errors import ConfigError
 from jaxgan.models import discrete
 from jaxgan.models.common import batch_norm, with_labels
@@ -100,18 +98,9 @@ class _Spans:
 
 
 def check_data_shape(data_shape: Sequence[int], generator_kwargs: dict) -> None:
-  """Raises ConfigError unless the data are rows `[width]` of a table."""
-  del generator_kwargs
-  if len(data_shape) != 1:
+  """Raises ConfigError unless the data are rows `[width]` of a table, whose layout the
+  table task gives the generator."""
+  if len(data_shape) != 1 or "layout" not in generator_kwargs:
     raise ConfigError(f"The tabular model makes table rows; the data have shape "
-                      f"{tuple(data_shape)}. Use a table dataset (a .csv file or "
-                      f"'{tabular.STATSMODELS}NAME').")
-
-
-def data_kwargs(config: ml_collections.ConfigDict) -> dict:
-  """The generator's row layout and conditions, from the table the config trains on."""
-  if not tabular.is_table_data(config.dataset):
-    raise ConfigError(f"The tabular model makes table rows; dataset {config.dataset!r} is "
-                      f"not a table (a .csv file or '{tabular.STATSMODELS}NAME').")
-  table = tabular.from_config(config)
-  return {"layout": table.layout, "condition_spans": table.condition_spans}
+                      f"{tuple(data_shape)}. Train it on a table: task='table' with a .csv "
+                      f"file or 'statsmodels:NAME' as the dataset.")

@@ -41,7 +41,8 @@ def phase_shuffle(x: Array, rng: jax.Array, radius: int) -> Array:
 def _num_layers(length: int) -> int:
   if length not in NUM_LAYERS:
     raise ConfigError(f"WaveGAN makes clips of {', '.join(map(str, NUM_LAYERS))} samples; "
-                      f"audio.length is {length}. Set --config.audio.length to one of them.")
+                      f"task_kwargs.length is {length}. Set --config.task_kwargs.length to one "
+                      f"of them.")
   return NUM_LAYERS[length]
 
 

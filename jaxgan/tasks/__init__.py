@@ -1,0 +1,30 @@
+"""Kinds of data, one module each, chosen by `config.task` from `TASKS`.
+
+A kind (images, 2-D mixtures, words, tables, audio) is a module with a `build(config) ->
+Task` function (jaxgan.tasks.base): the dataset and its batches, what the models need to
+know of the data, the evaluator of samples, and how samples are written and drawn. The
+trainer, the evaluation command and the step never ask which kind they hold. A kind's
+module loads its own dependencies, and only when a config names it; your own kind is
+`config.task = "package.module:build"`, or registered with `TASKS.register`.
+"""
+
+import ml_collections
+
+from jaxgan.registry import Registry
+from jaxgan.tasks.base import Dataset, DataSpec, Evaluator, Task
+
+TASKS = Registry("task", {
+    "images": "jaxgan.tasks.images:build",
+    "mixture": "jaxgan.tasks.mixture:build",
+    "words": "jaxgan.tasks.words:build",
+    "table": "jaxgan.tasks.table:build",
+    "audio": "jaxgan.tasks.audio:build",
+})
+
+
+def from_config(config: ml_collections.ConfigDict) -> Task:
+  """The task `config.task` on `config.dataset`, with `config.task_kwargs`."""
+  return TASKS.get(config.task)(config)
+
+
+__all__ = ["DataSpec", "Dataset", "Evaluator", "TASKS", "Task", "from_config"]
