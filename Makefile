@@ -6,20 +6,27 @@ BIN := $(VENV)/bin
 $(BIN)/activate: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -qq --upgrade pip
-	$(BIN)/pip install -qq -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -qq -c constraints.txt -e '.[all,test]'
 	touch $(BIN)/activate
 
-.PHONY: setup bench-setup train test bench clean
+.PHONY: setup bench-setup train test test-fast lint bench clean
 setup: $(BIN)/activate
 
 bench-setup: setup
-	$(BIN)/pip install -qq -c constraints.txt -e '.[test,bench]'
+	$(BIN)/pip install -qq -c constraints.txt -e '.[all,test,bench]'
 
 train: setup
 	$(BIN)/python train.py $(ARGS)
 
-test: setup
+lint: setup
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/python -m pytest $(ARGS)
+
+# The fast tier, to run while working: every test but those marked slow.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 
 bench: bench-setup
 	$(BIN)/python bench/compare.py $(ARGS)

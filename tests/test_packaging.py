@@ -26,3 +26,19 @@ def test_the_test_run_prints_progress_with_the_time_left():
   lines = [line for line in result.stdout.splitlines() if line.startswith("[progress]")]
   assert lines and lines[-1].startswith("[progress] 10/10 tests in ")
   assert all(line.endswith("left at the rate so far") for line in lines)
+
+
+def test_the_licence_the_package_declares_ships_with_it():
+  distribution = apply_configuration(Distribution(), os.path.join(ROOT, "pyproject.toml"))
+  assert distribution.metadata.license_expression == "Apache-2.0"
+  with open(os.path.join(ROOT, "LICENSE"), encoding="utf-8") as f:
+    text = f.read()
+  assert "Apache License" in text and "Version 2.0, January 2004" in text
+
+
+def test_every_extra_the_kinds_name_is_declared():
+  from jaxgan import tasks  # pylint: disable=import-outside-toplevel
+  distribution = apply_configuration(Distribution(), os.path.join(ROOT, "pyproject.toml"))
+  declared = set(distribution.extras_require)
+  assert set(tasks.EXTRAS.values()) | {"all", "train", "test"} <= declared
+  assert set(tasks.EXTRAS) == set(tasks.TASKS.names())

@@ -171,3 +171,12 @@ def test_the_core_imports_none_of_the_kinds_dependencies():
   result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=300, check=True)
   assert "tensorflow_datasets" in result.stdout.split()
+
+
+def test_a_kind_whose_extra_is_not_installed_names_the_extra(ring_config, monkeypatch):
+  monkeypatch.setitem(sys.modules, "pandas", None)  # As if not installed.
+  monkeypatch.delitem(sys.modules, "jaxgan.tasks.table", raising=False)
+  ring_config.task = "table"
+  with pytest.raises(ConfigError, match=r"Task 'table' needs packages that are not installed "
+                                        r".*pip install 'jaxgan\[tables\]'"):
+    tasks.from_config(ring_config)

@@ -10,6 +10,7 @@ module loads its own dependencies, and only when a config names it; your own kin
 
 import ml_collections
 
+from jaxgan.errors import ConfigError
 from jaxgan.registry import Registry
 from jaxgan.tasks.base import Dataset, DataSpec, Evaluator, Task
 
@@ -20,11 +21,22 @@ TASKS = Registry("task", {
     "table": "jaxgan.tasks.table:build",
     "audio": "jaxgan.tasks.audio:build",
 })
+# The package extra that installs each kind's dependencies.
+EXTRAS = {"images": "images", "mixture": "mixtures", "words": "words", "table": "tables",
+          "audio": "audio"}
 
 
 def from_config(config: ml_collections.ConfigDict) -> Task:
   """The task `config.task` on `config.dataset`, with `config.task_kwargs`."""
-  return TASKS.get(config.task)(config)
+  try:
+    build = TASKS.get(config.task)
+  except ConfigError as e:
+    if config.task not in EXTRAS or not isinstance(e.__cause__, ImportError):
+      raise
+    raise ConfigError(f"Task {config.task!r} needs packages that are not installed "
+                      f"({e.__cause__}): pip install 'jaxgan[{EXTRAS[config.task]}]', or "
+                      f"run `make setup`.") from None
+  return build(config)
 
 
 __all__ = ["DataSpec", "Dataset", "Evaluator", "TASKS", "Task", "from_config"]
