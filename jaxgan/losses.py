@@ -31,10 +31,13 @@ class GANLoss(NamedTuple):
 
   A loss whose generator term also compares with D on real data (the relativistic
   ones) sets `generator_uses_real` and takes `generator(fake_logits, real_logits)`.
+  `outputs_are_logits`: D's outputs are logits of the probability that a sample is real
+  (the cross-entropy losses); False for critics, whose outputs are scores.
   """
   discriminator: Callable[[Array, Array], Array]
   generator: Callable[..., Array]
   generator_uses_real: bool = False
+  outputs_are_logits: bool = False
 
 
 def _check_label(name: str, value: float) -> None:
@@ -78,14 +81,14 @@ def minimax(*, real_label: float = 1.0) -> GANLoss:
   """The original minimax game, with the generator loss that saturates early in training."""
   _check_label("real_label", real_label)
   return GANLoss(functools.partial(binary_discriminator_loss, real_label=real_label),
-                 minimax_generator_loss)
+                 minimax_generator_loss, outputs_are_logits=True)
 
 
 def non_saturating(*, real_label: float = 1.0) -> GANLoss:
   """The minimax discriminator with G maximising log D(G(z)) instead (the usual choice)."""
   _check_label("real_label", real_label)
   return GANLoss(functools.partial(binary_discriminator_loss, real_label=real_label),
-                 non_saturating_generator_loss)
+                 non_saturating_generator_loss, outputs_are_logits=True)
 
 
 def wasserstein_discriminator_loss(real_logits: Array, fake_logits: Array) -> Array:

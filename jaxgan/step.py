@@ -144,8 +144,9 @@ def _g_loss(gan: GAN, ctx: _Context, judge: Player, past: regularizers.PastDiscr
             fake_labels: jax.Array | None, rng: jax.Array) -> tuple[jax.Array, Any]:
   """G's adversarial loss against D (`judge`) and D's new statistics; with past
   discriminators, the mean of that loss and the losses against each snapshot taken so far
-  (in inference mode)."""
+  (in inference mode). A loss that compares with real data sees them as D's loss does."""
   fake_rng, real_rng = jax.random.split(rng)
+  real = _real_inputs(gan, ctx, real)
   fake_logits, d_stats = _discriminate(gan, ctx, judge.params, judge.batch_stats, fake,
                                        fake_labels, fake_rng)
   real_logits = lambda: _discriminate(  # noqa: E731
@@ -227,7 +228,7 @@ def _d_step(gan: GAN, ctx: _Context, d: Player, real: jax.Array, real_labels: ja
       has_aux=True)(d.params)
   grads = _pmean(grads, ctx.axis_name)
   return (_update(d, gan.d_optimizer, grads, d_stats),
-          _d_metrics(loss, real_logits, fake_logits, grads) | terms)
+          _d_metrics(gan, loss, real_logits, fake_logits, grads) | terms)
 
 
 def unrolled(gan: GAN, ctx: _Context, d: Player, real: jax.Array, real_labels: jax.Array | None,
@@ -245,12 +246,17 @@ def unrolled(gan: GAN, ctx: _Context, d: Player, real: jax.Array, real_labels: j
   return judge if gan.unroll_gradient else lax.stop_gradient(judge)
 
 
-def _d_metrics(loss: jax.Array, real_logits: jax.Array, fake_logits: jax.Array,
+def _d_metrics(gan: GAN, loss: jax.Array, real_logits: jax.Array, fake_logits: jax.Array,
                grads: Any) -> Metrics:
-  return {"d/loss": loss,
-          "d/real_prob": jnp.mean(jax.nn.sigmoid(real_logits)),
-          "d/fake_prob": jnp.mean(jax.nn.sigmoid(fake_logits)),
-          "d/grad_norm": optax.tree.norm(grads)}
+  """D's loss and gradient norm, and what it says of real and fake samples: the mean
+  probability that they are real (`d/real_prob`, `d/fake_prob`) when its outputs are logits,
+  else a critic's mean scores (`d/real_score`, `d/fake_score`)."""
+  if gan.loss.outputs_are_logits:
+    outputs = {"d/real_prob": jnp.mean(jax.nn.sigmoid(real_logits)),
+               "d/fake_prob": jnp.mean(jax.nn.sigmoid(fake_logits))}
+  else:
+    outputs = {"d/real_score": jnp.mean(real_logits), "d/fake_score": jnp.mean(fake_logits)}
+  return {"d/loss": loss, **outputs, "d/grad_norm": optax.tree.norm(grads)}
 
 
 def _replayed(gan: GAN, state: GANState, fake: jax.Array,
@@ -403,7 +409,7 @@ def _simultaneous(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _
   d_grads, _ = d_pullback((jnp.ones_like(d_loss), jnp.zeros_like(g_loss)))
   _, fake_grad = d_pullback((jnp.zeros_like(d_loss), jnp.ones_like(g_loss)))
   d_grads = _pmean(d_grads, ctx.axis_name)
-  metrics = _d_metrics(d_loss, real_logits, fake_logits, d_grads) | terms
+  metrics = _d_metrics(gan, d_loss, real_logits, fake_logits, d_grads) | terms
   return _update(d, gan.d_optimizer, d_grads, d_stats), metrics, g_loss, fake_grad
 
 
@@ -462,9 +468,10 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
     axis_name: the pmap axis to average over, or None under jit.
 
   Returns:
-    The new state and scalar metrics: `d/loss`, `d/real_prob` and `d/fake_prob`
-    (mean D(x) and D(G(z)) before the last D update), `d/grad_norm`, `g/loss`,
-    `g/grad_norm`, and one per regulariser that is on.
+    The new state and scalar metrics: `d/loss`, `d/real_prob` and `d/fake_prob` (mean D(x)
+    and D(G(z)) before the last D update; for a critic, `d/real_score` and `d/fake_score`,
+    its mean outputs), `d/grad_norm`, `g/loss`, `g/grad_norm`, and one per regulariser that
+    is on.
   """
   inputs, g_rng = _step_inputs(gan, state.step, batch, rng, axis_name)
   ctx = _context(gan, state.step, axis_name)

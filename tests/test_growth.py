@@ -1,14 +1,17 @@
 """Progressive growing: the schedule, the fade-in, the models at every phase, and training
 through phase boundaries."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import growth, init_state, models, parallel, tasks, trainer
+from jaxgan import growth, init_state, models, parallel, tasks, train_step, trainer
 from jaxgan.errors import ConfigError
 from jaxgan.models import progressive
+from jaxgan.step import step_latents
 from jaxgan.tasks import DataSpec
 
 DATA_SHAPE = (16, 16, 1)
@@ -198,3 +201,39 @@ def test_later_layers_wait_for_their_phase(digits_config):
   factor = (1 - b1) / (1 - b1 ** count) / np.sqrt((1 - b2) / (1 - b2 ** count))
   assert factor > 2  # A fresh Adam's first update is 1x the learning rate.
   np.testing.assert_allclose(change, factor * lr, rtol=1e-3)
+
+
+def test_a_relativistic_g_sees_the_real_images_d_sees_during_a_fade_in(digits_config):
+  """In the alternating schedule G's relativistic loss compares its samples with the real
+  batch as the phase shows it to D (faded in), not with the full-size images."""
+  digits_config.model = "progressive"
+  digits_config.generator = {"features": (8, 8, 8)}
+  digits_config.discriminator = {"features": (8, 8, 8)}
+  digits_config.growth = {"phase_steps": 4, "fade_steps": 4}
+  digits_config.loss = "relativistic_average"
+  task = tasks.from_config(digits_config)
+  gan = trainer.build_gan(digits_config, task.spec)
+  state = init_state(gan, jax.random.key(0), task.spec.shape)
+  rng = jax.random.key(1)
+  for step in range(6):  # Step 5 is phase 1 with alpha 0.25.
+    phase_gan = gan.at_step(step)
+    batch = task.dataset.batch(step, 8)
+    new_state, metrics = jax.jit(functools.partial(train_step, phase_gan))(state, batch, rng)
+    if step < 5:
+      state = new_state
+  kwargs = phase_gan.growth.model_kwargs(jnp.asarray(5))
+  assert 0 < float(kwargs["alpha"]) < 1
+  latents = step_latents(phase_gan, rng, jnp.asarray(5), 8)[-1]
+  fake = phase_gan.generator.apply(
+      {"params": state.g.params, "batch_stats": state.g.batch_stats}, latents, train=True,
+      mutable=["batch_stats"], **kwargs)[0]
+
+  def judge(images):  # D after its update: G's loss comes after D's in this schedule.
+    return phase_gan.discriminator.apply({"params": new_state.d.params}, images, train=True,
+                                         **kwargs)
+
+  seen = phase_gan.growth.fade_real(jnp.asarray(batch), kwargs["alpha"])
+  expected = gan.loss.generator(judge(fake), judge(seen))
+  full_size = gan.loss.generator(judge(fake), judge(jnp.asarray(batch)))
+  np.testing.assert_allclose(metrics["g/loss"], expected, rtol=1e-5)
+  assert abs(float(full_size) - float(expected)) > 1e-4

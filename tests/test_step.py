@@ -40,6 +40,24 @@ def test_one_step_updates_both_players(digits_config, schedule):
   assert all(np.isfinite(v) for v in jax.device_get(metrics).values())
 
 
+@pytest.mark.parametrize("loss, probabilities", [("non_saturating", True), ("minimax", True),
+                                                  ("wasserstein", False), ("hinge", False),
+                                                  ("least_squares", False)])
+def test_d_metrics_are_probabilities_only_for_logits(ring_config, loss, probabilities):
+  gan, state, step, dataset = _setup(ring_config, loss=loss)
+  batch = dataset.batch(0, 8)
+  _, metrics = step(state, batch, jax.random.key(1))
+  real_outputs = gan.discriminator.apply({"params": state.d.params}, batch, train=True)
+  if probabilities:
+    assert "d/real_score" not in metrics
+    np.testing.assert_allclose(metrics["d/real_prob"], np.mean(jax.nn.sigmoid(real_outputs)),
+                               rtol=1e-5)
+  else:
+    assert "d/real_prob" not in metrics and "d/fake_prob" not in metrics
+    np.testing.assert_allclose(metrics["d/real_score"], np.mean(real_outputs), rtol=1e-5)
+    assert np.isfinite(metrics["d/fake_score"])
+
+
 def test_each_player_moves_only_through_its_own_optimizer(ring_config):
   ring_config.g_optimizer = {"name": "sgd", "learning_rate": 1e-30}
   _, state, step, dataset = _setup(ring_config)
