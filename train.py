@@ -20,7 +20,7 @@ import jax
 from absl import app, flags
 
 from jaxgan import command_line, trainer
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, DataError
 
 CONFIGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
@@ -59,6 +59,8 @@ def main(argv):
   logging.info("Config %s, workdir %s", config_file, os.path.abspath(workdir))
   try:
     trainer.train_and_evaluate(FLAGS.config, workdir)
+  except DataError as e:
+    sys.exit(f"Data error: {e}")
   except ConfigError as e:
     sys.exit(f"Config error: {e}")
   except FloatingPointError as e:

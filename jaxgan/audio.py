@@ -30,7 +30,7 @@ import scipy.signal
 import soundfile
 import tensorflow_datasets as tfds
 
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, DataError
 
 SPOKEN_DIGITS = "spoken_digits"
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -206,9 +206,10 @@ def read_clip(path: str, sample_rate: int) -> np.ndarray:
   try:
     samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
   except (soundfile.LibsndfileError, RuntimeError, ValueError) as e:
-    raise ConfigError(f"Cannot read the audio file {path}: {e}. Replace or remove it.") from None
+    reason = str(e).rstrip(". ")
+    raise DataError(f"Cannot read the audio file {path}: {reason}. Replace or remove it.") from None
   if not len(samples):
-    raise ConfigError(f"The audio file {path} has no samples. Replace or remove it.")
+    raise DataError(f"The audio file {path} has no samples. Replace or remove it.")
   return resample(samples.mean(axis=1), rate, sample_rate)
 
 

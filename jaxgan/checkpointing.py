@@ -153,20 +153,14 @@ def restore_or_init(manager: ocp.CheckpointManager, state: GANState,
 @contextlib.contextmanager
 def workdir_lock(workdir: str) -> Iterator[None]:
   """Holds `workdir/lock` for the duration; a second trainer on the same workdir gets a
-  ConfigError. The kernel drops the lock when the process dies, even by kill -9. A
-  workdir made here that ends holding nothing but the lock (a run that failed before
-  writing anything) is removed."""
+  ConfigError. The kernel drops the lock when the process dies, even by kill -9; a run that
+  ends removes the file. A workdir made here that ends holding nothing but the lock (a run
+  that failed before writing anything) is removed."""
   created = _first_missing(os.path.abspath(workdir))
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, "lock")
-  with open(path, "a+", encoding="utf-8") as lock_file:
-    try:
-      fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      lock_file.seek(0)
-      raise ConfigError(f"Another training process (pid {lock_file.read().strip() or '?'}) is "
-                        f"using {os.path.abspath(workdir)}; wait for it to finish or choose "
-                        f"another --workdir.") from None
+  lock_file = _lock(path, workdir)
+  with lock_file:
     lock_file.seek(0)
     lock_file.truncate()
     lock_file.write(str(os.getpid()))
@@ -176,7 +170,29 @@ def workdir_lock(workdir: str) -> Iterator[None]:
     finally:
       if created and _holds_only(created, os.path.abspath(path)):
         shutil.rmtree(created)
+      elif os.path.exists(path):
+        os.remove(path)  # Still locked: no other process can take it before it is gone.
       fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _lock(path: str, workdir: str, attempts: int = 5):
+  """`path` opened and locked by this process. A file that another run removed while this
+  one waited to lock it is opened again, so that two runs never hold different files."""
+  for _ in range(attempts):
+    lock_file = open(path, "a+", encoding="utf-8")  # pylint: disable=consider-using-with
+    try:
+      fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      lock_file.seek(0)
+      holder = lock_file.read().strip() or "?"
+      lock_file.close()
+      raise ConfigError(f"Another training process (pid {holder}) is using "
+                        f"{os.path.abspath(workdir)}; wait for it to finish or choose another "
+                        f"--workdir.") from None
+    if os.path.exists(path) and os.stat(path).st_ino == os.fstat(lock_file.fileno()).st_ino:
+      return lock_file
+    lock_file.close()  # Locked after its holder removed it: open the new one.
+  raise ConfigError(f"Could not lock {path}: other runs keep taking it.")
 
 
 def _first_missing(path: str) -> str | None:

@@ -22,7 +22,7 @@ import jax
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, DataError
 from jaxgan.tasks.base import Batch, Dataset
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ def _read_split(builder: tfds.core.DatasetBuilder, split: str) -> list[dict]:
                               f"{type(e).__name__}: {str(e)[:160]}") from None
 
 
-class DamagedDatasetError(ConfigError):
+class DamagedDatasetError(DataError):
   """A prepared dataset whose files in `folder` cannot be read."""
 
   def __init__(self, name: str, folder: str, reason: str):

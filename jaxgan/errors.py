@@ -9,6 +9,11 @@ class ConfigError(ValueError):
   """A config value training cannot use; the message names the problem and the fix."""
 
 
+class DataError(ConfigError):
+  """A problem in the data's own files (a bad value, line or file); the message names the
+  file and the fix."""
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
   """`" Did you mean 'x'?"` for the known name closest to a misspelt `name`, else `""`."""
   close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)

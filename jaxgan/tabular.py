@@ -32,7 +32,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture
 
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, DataError
 
 STATSMODELS = "statsmodels:"
 TRANSFORMS = ("mode_specific", "scale")
@@ -133,14 +133,14 @@ def read_frame(source: str) -> pd.DataFrame:
   try:
     return pd.read_csv(source, skipinitialspace=True)
   except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-    raise ConfigError(f"Cannot read the CSV file {source!r}: {e}") from None
+    raise DataError(f"Cannot read the CSV file {source!r}: {e}") from None
 
 
 def _check_complete(frame: pd.DataFrame, source: str) -> None:
   missing = frame.isna().to_numpy()
   if missing.any():
     row, col = np.argwhere(missing)[0]
-    raise ConfigError(f"{_row_name(source, row)}, column {frame.columns[col]!r}: the value is "
+    raise DataError(f"{_row_name(source, row)}, column {frame.columns[col]!r}: the value is "
                       f"missing. Fill in or drop the rows with missing values.")
 
 
@@ -149,7 +149,7 @@ def _check_converted(converted: pd.Series, values: pd.Series, source: str, probl
   failed = converted.isna().to_numpy()
   if failed.any():
     row = int(np.argmax(failed))
-    raise ConfigError(f"{_row_name(source, row)}, column {values.name!r}: {values.iloc[row]!r} "
+    raise DataError(f"{_row_name(source, row)}, column {values.name!r}: {values.iloc[row]!r} "
                       f"{problem}")
 
 
@@ -333,7 +333,7 @@ def load(source: str, *, categorical_columns: tuple[str, ...] = (),
   else:
     train, test = _split(frame)
   if len(train) < 10 or len(test) < 2:
-    raise ConfigError(f"{source} has too few rows ({len(frame)}) to train and evaluate on.")
+    raise DataError(f"{source} has too few rows ({len(frame)}) to train and evaluate on.")
   target = target or str(frame.columns[-1])
   if target not in frame.columns:
     raise ConfigError(f"{source} has no column {target!r} (task_kwargs.target). Its columns: "

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def _read_word_file(path: str, max_length: int) -> list[str]:
       try:
         lines.append(raw.decode("utf-8").strip())
       except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}, line {number}: not UTF-8 ({e.reason} at byte {e.start}). "
+        raise DataError(f"{path}, line {number}: not UTF-8 ({e.reason} at byte {e.start}). "
                           f"Save the word list as UTF-8.") from None
   strings = sorted({line for line in lines if line})
   kept = [s for s in strings if len(s) <= max_length]

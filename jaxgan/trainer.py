@@ -200,11 +200,11 @@ def log_to_console() -> None:
   """Progress lines on stderr (process 0's only, in a run over several), without orbax's
   per-file and jax's per-backend messages, nor tfds' warnings about folders of unprepared
   datasets (jaxgan.data says what to do)."""
+  for noisy in ("absl", "jax", "matplotlib"):  # Before jax starts its backends and says so.
+    logging.getLogger(noisy).setLevel(logging.WARNING)
   level = logging.INFO if _is_chief() else logging.WARNING
   logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", level=level,
                       force=True)
-  for noisy in ("absl", "jax", "matplotlib"):
-    logging.getLogger(noisy).setLevel(logging.WARNING)
   logging.getLogger("absl").addFilter(
       lambda record: not str(record.msg).startswith("Variant folder"))
 

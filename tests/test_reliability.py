@@ -228,6 +228,7 @@ def test_incompatible_checkpoint_is_refused_and_left_alone(digits_config, tmp_pa
 
 def test_harmless_changes_resume(digits_config, tmp_path):
   trainer.train_and_evaluate(digits_config, str(tmp_path))
+  assert not (tmp_path / "lock").exists()  # A finished run leaves no lock behind.
   digits_config.num_train_steps = 6
   digits_config.log_every_steps = 3
   digits_config.sample_every_steps = 6
@@ -251,7 +252,7 @@ def test_two_trainers_on_one_workdir(data_dir, tmp_path, digits_config):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("dataset", "ring8", "dcgan makes square images"),
+    ("dataset", "ring8", "Unknown dataset 'ring8'.*--config.task"),
     ("g_optimizer.learning_rate", -1.0, "learning_rate must be positive"),
     ("num_train_steps", 0, "num_train_steps must be positive"),
     ("g_optimizer.name", "adamm", "Unknown optimizer 'adamm'"),

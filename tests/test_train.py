@@ -38,6 +38,8 @@ def test_train_writes_checkpoints_samples_events_and_metrics(tmp_path, data_dir)
   assert re.search(r"Outputs in .*: checkpoints/, samples/, metrics.jsonl, metrics.png, "
                    r"TensorBoard events \(tensorboard --logdir ", result.stderr)
   assert sorted(os.listdir(workdir / "checkpoints")) == ["2", "4"]
+  assert not (workdir / "lock").exists()  # Taken while training, removed after.
+  assert "libtpu" not in result.stderr and " I1" not in result.stderr  # No JAX start-up logs.
   samples = sorted(glob.glob(str(workdir / "samples" / "*.png")))
   assert [os.path.basename(s) for s in samples] == [  # The default's EMA generator's too.
       "ema_step_0000002.png", "ema_step_0000004.png", "step_0000002.png", "step_0000004.png"]
@@ -77,4 +79,13 @@ def test_a_bad_setting_exits_with_one_clear_line(tmp_path, data_dir):
   result = _train(tmp_path, *TINY, "--config.loss=wgan", data_dir=data_dir)
   assert result.returncode == 1, result.stderr
   assert "Config error: Unknown loss 'wgan'. Known: hinge, least_squares" in result.stderr
+
+
+def test_a_problem_in_the_data_files_is_a_data_error(tmp_path, data_dir):
+  (tmp_path / "words.txt").write_bytes(b"fine\ncaf\xe9\n")
+  result = _train(tmp_path, "--config", os.path.join(ROOT, "configs", "words_english.py"),
+                  "--config.dataset=words.txt", data_dir=data_dir)
+  assert result.returncode == 1, result.stderr
+  assert result.stderr.strip().splitlines()[-1].startswith(
+      "Data error: words.txt, line 2: not UTF-8"), result.stderr
   assert "Traceback" not in result.stderr and not os.path.exists(tmp_path / "runs")
