@@ -10,6 +10,7 @@ Both multi-device layouts run the per-device step with `axis_name=AXIS`, whose
 `lax.pmean`s average gradients, BatchNorm statistics and metrics.
 """
 
+import collections
 import dataclasses
 import functools
 import itertools
@@ -18,7 +19,6 @@ from typing import Any, Callable, Iterator
 import flax.jax_utils
 import jax
 import numpy as np
-from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding, PartitionSpec
 
 from jaxgan import layers
@@ -173,11 +173,36 @@ class Layout:
       return flax.jax_utils.prefetch_to_device(placed, 2, self.devices)
     return placed
 
-  def agree(self, flag: bool) -> bool:
-    """Whether `flag` holds in any process (each process's own value when alone)."""
-    if jax.process_count() == 1:
+
+
+class StopVote:
+  """Whether any process has asked to stop, agreed by every process at the same step without
+  waiting for the devices every step.
+
+  Alone, a process's own flag counts at once. Over several processes, each step's flags are
+  gathered by an all-reduce that is only queued, and read `lag` steps later, when it has
+  run: every process reads the same votes at the same steps, so all stop at one step, `lag`
+  steps after the signal landed, and the host keeps queueing steps ahead of the devices.
+  """
+
+  def __init__(self, lag: int = 4):
+    self.lag = lag
+    self.pending: collections.deque = collections.deque()
+    self.alone = jax.process_count() == 1
+    if not self.alone:
+      mesh = jax.sharding.Mesh(np.array(jax.devices()), ("processes",))
+      self.votes = NamedSharding(mesh, PartitionSpec("processes"))
+      self.any = jax.jit(jax.numpy.any, out_shardings=NamedSharding(mesh, PartitionSpec()))
+
+  def __call__(self, flag: bool) -> bool:
+    """This step's vote; whether the votes of `lag` steps ago hold a stop."""
+    if self.alone:
       return flag
-    return bool(np.any(multihost_utils.process_allgather(np.int32(flag))))
+    local = np.full(jax.local_device_count(), flag)
+    self.pending.append(self.any(jax.make_array_from_process_local_data(self.votes, local)))
+    if len(self.pending) <= self.lag:
+      return False
+    return bool(self.pending.popleft())
 
 
 def _one_step_queued_on_cpu(step: Callable) -> Callable:

@@ -286,11 +286,11 @@ def _compile_phase(gan: GAN, step: int, layout: parallel.Layout, data_shape: tup
   return layout.compile(phase_gan), schedule.phase
 
 
-def _stop_signal(stop: preemption.StopRequest, layout: parallel.Layout) -> str | None:
+def _stop_signal(stop: preemption.StopRequest, vote: parallel.StopVote) -> str | None:
   """The signal that stops training at this step, if any: this process's, or in a run over
-  several processes any one's, so that all stop at the same step."""
+  several processes any one's, agreed so that all stop at the same step."""
   name = stop.signal_name  # Read once: a signal may land at any moment.
-  if layout.agree(name is not None):
+  if vote(name is not None):
     return name or "a signal to another process"
   return None
 
@@ -366,6 +366,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
 
   writer = MetricWriter(workdir, start_step) if _is_chief() else NoWriter()
   step_metrics = StepMetrics(manager, check_finite=not gan.skip_nonfinite_updates)
+  stop_vote = parallel.StopVote()
   last_log_time, last_log_step = time.perf_counter(), start_step
   try:
     for step in range(start_step + 1, config.num_train_steps + 1):
@@ -374,7 +375,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
       state, metrics = step_fn(state, next(train_iter), step_rng)
       step_metrics.add(step, single(metrics))
       is_last = step == config.num_train_steps
-      stopping = _stop_signal(stop, layout)
+      stopping = _stop_signal(stop, stop_vote)
       save_now = step % config.checkpoint_every_steps == 0 or is_last or stopping
       log_now = step % config.log_every_steps == 0 or is_last or stopping
 
