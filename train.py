@@ -1,4 +1,4 @@
-"""Trains a GAN: `python train.py --config configs/<name>.py --workdir runs/<name>`.
+"""Trains a GAN: `.venv/bin/python train.py --config configs/<name>.py --workdir runs/<name>`.
 
 With no flags it trains configs/default.py (offline digits) into runs/default.
 Override any config field with `--config.<field>=<value>`, and pass keyword

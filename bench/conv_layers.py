@@ -1,6 +1,6 @@
 """Per-layer times of the DCGAN convolutions: jaxgan's layers against PyTorch's.
 
-  python bench/conv_layers.py [--model dcgan64] [--batch_size 64]
+  .venv/bin/python bench/conv_layers.py [--model dcgan64] [--batch_size 64]
 
 For each stride-2 layer of a bench/specs.py DCGAN (G's transposed convolutions, D's
 strided ones), prints the median milliseconds of the forward pass, the input

@@ -1,7 +1,7 @@
 """The model families on one footing: the bundled digits, the same step and metrics, several seeds.
 
-  python bench/families.py                       # every digits config, seeds 0-2 (~45 min)
-  python bench/families.py --configs msg_digits.py --seeds 0
+  .venv/bin/python bench/families.py                       # every digits config, seeds 0-2 (~45 min)
+  .venv/bin/python bench/families.py --configs msg_digits.py --seeds 0
 
 Trains each config of `--configs` (from configs/) once per seed and prints, as mean ±
 std over the seeds, the wall time and the metrics of the evaluation at the last step

@@ -31,7 +31,7 @@ def measure(imports: str, root: str) -> tuple[float, int]:
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--roots", nargs="+", default=["."], help="checkouts to compare")
-  parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument("--repeats", type=int, default=3)
   args = parser.parse_args()
   rows = [("jax + flax + optax", BASELINE, args.roots[0])]
   rows += [(f"import jaxgan.losses ({root})", "import jaxgan.losses", root)

@@ -1,10 +1,10 @@
 """Mode collapse on 2-D Gaussian mixtures: each loss family and remedy, one table.
 
-  python bench/mode_collapse.py                 # ring8 and grid25, every setting, seed 0
-  python bench/mode_collapse.py --steps 500 --datasets ring8 --settings non_saturating
-  python bench/mode_collapse.py --suite pacgan --seeds 0 1 2 3 4 --plots runs/pacgan
-  python bench/mode_collapse.py --seeds 0 1 --results a.jsonl   # then, from any number:
-  python bench/mode_collapse.py --tabulate a.jsonl b.jsonl --plots runs/plots
+  .venv/bin/python bench/mode_collapse.py                 # ring8 and grid25, every setting, seed 0
+  .venv/bin/python bench/mode_collapse.py --steps 500 --datasets ring8 --settings non_saturating
+  .venv/bin/python bench/mode_collapse.py --suite pacgan --seeds 0 1 2 3 4 --plots runs/pacgan
+  .venv/bin/python bench/mode_collapse.py --seeds 0 1 --results a.jsonl   # then, from any number:
+  .venv/bin/python bench/mode_collapse.py --tabulate a.jsonl b.jsonl --plots runs/plots
 
 `--suite remedies` trains the plain MLP GAN of configs/gaussians.py (`base_config`) with
 each setting below; `--suite pacgan` trains configs/pacgan_ring.py (the PacGAN paper's

@@ -1,7 +1,7 @@
 """The per-step overhead of the data-parallel paths: pmap and sharded jit against plain jit.
 
-  python bench/scaling.py                 # mlp28 and dcgan32 at batch 64 (~10 min, 2 cores)
-  python bench/scaling.py --models mlp28  # one model
+  .venv/bin/python bench/scaling.py                 # mlp28 and dcgan32 at batch 64 (~10 min, 2 cores)
+  .venv/bin/python bench/scaling.py --models mlp28  # one model
 
 Each row trains the same global batch in its own process (bench/compare.py's worker), on
 1, 2, 4 or 8 fake CPU devices (`--xla_force_host_platform_device_count`), and one row on

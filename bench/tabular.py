@@ -1,8 +1,8 @@
 """jaxgan's tabular GAN against `ctgan` (CTGAN's reference implementation, PyTorch) on the
 same table, the same number of steps and the same metrics, in one run.
 
-  python bench/tabular.py                      # anes96, seeds 0-2 (~12 min on 2 CPU cores)
-  python bench/tabular.py --seeds 0 --steps 1000
+  .venv/bin/python bench/tabular.py                      # anes96, seeds 0-2 (~12 min on 2 CPU cores)
+  .venv/bin/python bench/tabular.py --seeds 0 --steps 1000
 
 Trains configs/tabular_anes96.py once per seed (and its variants: without the conditional
 vector, and with straight-through categories), then `ctgan.CTGAN` with its default

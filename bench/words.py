@@ -1,7 +1,7 @@
 """The character-level GAN on English words: each discrete output against two references.
 
-  python bench/words.py                                  # 3 outputs, seed 0 (~13 min)
-  python bench/words.py --outputs straight_through --seeds 0 1 2 --steps 6000
+  .venv/bin/python bench/words.py                                  # 3 outputs, seed 0 (~13 min)
+  .venv/bin/python bench/words.py --outputs straight_through --seeds 0 1 2 --steps 6000
 
 Trains configs/words_english.py once per generator output and seed, and prints the
 evaluation at the last step (5,000 strings against the held-out words) as mean ± std over

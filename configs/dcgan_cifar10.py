@@ -1,6 +1,6 @@
 """DCGAN on CIFAR-10 at 32x32x3: generator 4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x3.
 
-  python train.py --config configs/dcgan_cifar10.py --config.download=True
+  .venv/bin/python train.py --config configs/dcgan_cifar10.py --config.download=True
 
 Needs CIFAR-10 prepared by tfds once (internet and `pip install '.[datasets]'`).
 Meant for a GPU or TPU.

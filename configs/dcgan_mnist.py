@@ -1,6 +1,6 @@
 """The DCGAN of Radford et al. 2015 on MNIST at 28x28 (the paper's layout, 7x7 base).
 
-  python train.py --config configs/dcgan_mnist.py --config.download=True
+  .venv/bin/python train.py --config configs/dcgan_mnist.py --config.download=True
 
 Needs MNIST prepared by tfds once (internet and `pip install '.[datasets]'`).
 Textbook D (BatchNorm, no biases), one-sided label smoothing (real label 0.9),

@@ -1,6 +1,6 @@
 """The offline default: DCGAN on scikit-learn's bundled digits at 16x16.
 
-  python train.py                      # same as --config configs/default.py
+  .venv/bin/python train.py                      # same as --config configs/default.py
 
 Trains on the 1,437 training digits, upsampled from 8x8, with an EMA generator
 (decay 0.99, sampled and evaluated) and R1 on D every 4 steps: FID ~8 in the digits

@@ -3,8 +3,8 @@ with the best setting measured on it (bench/mode_collapse.py, 5 seeds): D judges
 samples (PacGAN), samples come from an EMA of G's weights, and both learning rates fall to 0
 along a cosine over 100,000 steps.
 
-  python train.py --config configs/gaussians.py
-  python train.py --config configs/gaussians_grid.py   # the 5x5 grid's own setting
+  .venv/bin/python train.py --config configs/gaussians.py
+  .venv/bin/python train.py --config configs/gaussians_grid.py   # the 5x5 grid's own setting
 
 Samples are drawn as 2-D points over the mode centres; about four minutes on a 2-core CPU.
 `base_config()` is the plain MLP GAN that the benchmark compares remedies on.

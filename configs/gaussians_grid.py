@@ -3,7 +3,7 @@ measured on it (bench/mode_collapse.py, 5 seeds): WGAN-GP (a penalty of weight 0
 updates per G update), a 4x256 generator fed a 16-D latent, samples from an EMA of G's
 weights, and both learning rates falling to 0 along a cosine over 100,000 steps.
 
-  python train.py --config configs/gaussians_grid.py
+  .venv/bin/python train.py --config configs/gaussians_grid.py
 
 25 to 40 minutes on a 2-core CPU. docs/losses_and_regularizers.md has the table.
 """

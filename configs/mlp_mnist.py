@@ -1,6 +1,6 @@
 """The fully connected GAN of Goodfellow et al. 2014 on MNIST at 28x28.
 
-  python train.py --config configs/mlp_mnist.py --config.download=True
+  .venv/bin/python train.py --config configs/mlp_mnist.py --config.download=True
 
 Needs MNIST prepared by tfds once (internet and `pip install '.[datasets]'`).
 """

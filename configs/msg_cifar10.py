@@ -2,7 +2,7 @@
 judged by one D, with the relativistic average loss, lazy R1 and the paper's Adam settings
 (3e-3, betas (0, 0.99)).
 
-  python train.py --config configs/msg_cifar10.py --config.download=True
+  .venv/bin/python train.py --config configs/msg_cifar10.py --config.download=True
 
 Needs CIFAR-10 prepared by tfds once (internet and `pip install '.[datasets]'`). Meant for
 a GPU or TPU; not trained to the end where jaxgan is developed (no CIFAR-10 there).

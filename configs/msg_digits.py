@@ -1,9 +1,9 @@
 """MSG-GAN (Karnewar & Wang 2020) on the bundled digits at 16x16: G makes 4x4, 8x8 and 16x16
 digits, D takes all three, each at its own depth (`combine="lin_cat"`); runs offline.
 
-  python train.py --config configs/msg_digits.py
+  .venv/bin/python train.py --config configs/msg_digits.py
 
-Sample grids show the 16x16 images; `python -m jaxgan.evaluate` also draws every scale.
+Sample grids show the 16x16 images; `.venv/bin/python -m jaxgan.evaluate` also draws every scale.
 About 20 steps/s on a 2-core CPU (3x3 convolutions at every scale cost more than the
 default DCGAN's strided ones).
 """

@@ -3,7 +3,7 @@ per resolution (1.6M images at batch 64; the paper shows 800k and fades over 800
 each new resolution fading in over its first 12,500 steps, with the game and Adam settings
 of configs/progressive_digits.py (the paper's WGAN-GP, without its drift term).
 
-  python train.py --config configs/progressive_cifar10.py --config.download=True
+  .venv/bin/python train.py --config configs/progressive_cifar10.py --config.download=True
 
 Needs CIFAR-10 prepared by tfds once (internet and `pip install '.[datasets]'`). Meant for
 a GPU or TPU; not trained to the end where jaxgan is developed (no CIFAR-10 there).

@@ -1,7 +1,7 @@
 """Progressive growing (Karras et al. 2018) on the bundled digits: 4x4, then 8x8, then 16x16,
 each new resolution fading in over 500 steps; runs offline.
 
-  python train.py --config configs/progressive_digits.py
+  .venv/bin/python train.py --config configs/progressive_digits.py
 
 G and D have the paper's layers (pixel norm, minibatch standard deviation, equalised
 learning rate) and its game: WGAN-GP with one critic step per G step, Adam (0, 0.99).

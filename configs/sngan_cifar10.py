@@ -1,7 +1,7 @@
 """SNGAN (Miyato et al. 2018) on CIFAR-10: the ResNet G and spectrally normalised ResNet D
 of the paper, hinge loss, Adam 2e-4 with betas (0, 0.9), 5 D updates per G update.
 
-  python train.py --config configs/sngan_cifar10.py --config.download=True
+  .venv/bin/python train.py --config configs/sngan_cifar10.py --config.download=True
 
 G 4x4x256 -> three up-blocks -> 32x32x3 (4.28M parameters); D four blocks of 128
 features, the first two halving the size (1.05M). Needs CIFAR-10 prepared by tfds once

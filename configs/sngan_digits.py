@@ -1,7 +1,7 @@
 """SNGAN's ResNet G and spectrally normalised ResNet D on the bundled digits at 16x16,
 with the paper's hinge loss and Adam betas (0, 0.9); runs offline.
 
-  python train.py --config configs/sngan_digits.py
+  .venv/bin/python train.py --config configs/sngan_digits.py
 
 G 4x4x32 -> two up-blocks -> 16x16x1; D three blocks of 32 features, the first two
 halving the size; one D update per G update (the paper's 5, and its widths, make a

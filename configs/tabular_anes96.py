@@ -3,8 +3,8 @@ that statsmodels ships (944 voters, 11 columns; offline): mode-specific normalis
 the continuous columns, Gumbel-softmax categories, the conditional vector with
 training-by-sampling, WGAN-GP, Adam (0.5, 0.9), batches of 500 rows: CTGAN's settings.
 
-  python train.py --config configs/tabular_anes96.py
-  python train.py --config configs/tabular_anes96.py --config.dataset=my_table.csv \\
+  .venv/bin/python train.py --config configs/tabular_anes96.py
+  .venv/bin/python train.py --config configs/tabular_anes96.py --config.dataset=my_table.csv \\
       --config.task_kwargs.categorical_columns="('colour', 'size')" --config.task_kwargs.target=size
 
 Measured against a fifth of the voters held out: each column's distribution (KS or total

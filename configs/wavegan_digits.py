@@ -3,9 +3,9 @@ speakers, synthesised offline (jaxgan.audio), as clips of 4,096 samples at 8 kHz
 The paper's game: WGAN-GP, 5 D updates per G update, Adam 1e-4 (0.5, 0.9), phase shuffle 2;
 a smaller model (d=16 against its 64) and shorter clips, which train on a CPU.
 
-  python train.py --config configs/wavegan_digits.py
-  python train.py --config configs/wavegan_digits.py --config.dataset=path/to/wavs  # yours
-  python train.py --config configs/wavegan_digits.py --config.conditional=True
+  .venv/bin/python train.py --config configs/wavegan_digits.py
+  .venv/bin/python train.py --config configs/wavegan_digits.py --config.dataset=path/to/wavs  # yours
+  .venv/bin/python train.py --config configs/wavegan_digits.py --config.conditional=True
 
 Samples are WAV files (`samples/step_<n>.wav`, the grid's clips one after another) with a
 picture of their spectrograms. Measured in the features of a 1-D classifier trained once

@@ -1,7 +1,7 @@
 """A new GAN loss in a few lines, trained with the unchanged jaxgan step.
 
-  python examples/custom_loss.py                  # ~1 minute on 2 CPU cores
-  python examples/custom_loss.py --steps 50 --workdir /tmp/chi2
+  .venv/bin/python examples/custom_loss.py                  # ~1 minute on 2 CPU cores
+  .venv/bin/python examples/custom_loss.py --steps 50 --workdir /tmp/chi2
 
 The loss is the Pearson chi-squared f-GAN (Nowozin et al. 2016): D's raw output v
 estimates the variational bound of the chi-squared divergence,

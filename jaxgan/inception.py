@@ -9,7 +9,7 @@ state dict maps onto the Flax variables one to one.
 
 jaxgan never downloads the file. With internet, get it once from `WEIGHTS_URL` and
 point `config.eval_inception_weights` at it (a `.pth` needs torch to read; convert it
-once to `.npz` with `python -m jaxgan.inception IN.pth OUT.npz` to drop that need).
+once to `.npz` with `.venv/bin/python -m jaxgan.inception IN.pth OUT.npz` to drop that need).
 """
 
 import functools
@@ -224,7 +224,7 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
   except ImportError:
     raise ImportError(
         f"Reading {path} needs torch. Install it (pip install torch), or convert the file "
-        f"once where torch is: python -m jaxgan.inception {path} weights.npz") from None
+        f"once where torch is: .venv/bin/python -m jaxgan.inception {path} weights.npz") from None
   return {k: v.numpy() for k, v in torch.load(path, map_location="cpu",
                                               weights_only=True).items()}
 
@@ -251,7 +251,7 @@ def _embed(variables: dict, images: jax.Array, input_size: int) -> tuple[jax.Arr
 
 
 def main(argv: list[str]) -> None:
-  """`python -m jaxgan.inception IN.pth OUT.npz`: checks and converts the weights file."""
+  """`.venv/bin/python -m jaxgan.inception IN.pth OUT.npz`: checks and converts the weights file."""
   if len(argv) != 3:
     sys.exit(main.__doc__)
   state_dict = read_state_dict(argv[1])

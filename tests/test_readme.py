@@ -1,11 +1,13 @@
-"""Every command and snippet of the README, run as printed from a copy of the repository root.
+"""Every command and snippet of the README and of docs/, run as printed from a copy of the
+repository root, and the README's table of configs against configs/.
 
 Commands that train are stopped with SIGTERM once training starts (the step that runs
 then saves a checkpoint and logs its progress, as the README promises); bench scripts
 run until their table starts, then just stop; the others run to the end. A command the
-README gains must be added to `COMMANDS`, and one it loses removed.
+documents gain must be added to `COMMANDS`, and one they lose removed.
 """
 
+import glob
 import importlib.util
 import os
 import re
@@ -24,6 +26,10 @@ TRAINING = r"Training steps \d+ to \d+ on "
 COMMANDS = {
     "make train": TRAINING,
     "make test": "skip: this test suite itself",
+    "make test-fast": "skip: this test suite itself",
+    ".venv/bin/python bench/imports.py": None,
+    'make train ARGS="--config.generator.attention_resolution=8 '
+    '--config.discriminator.attention_resolution=8 --workdir runs/attention"': TRAINING,
     ".venv/bin/python train.py --config configs/gaussians.py --workdir runs/gaussians":
         TRAINING,
     'make train ARGS="--config configs/conditional_digits.py"': TRAINING,
@@ -46,18 +52,19 @@ COMMANDS = {
     ".venv/bin/python bench/mode_collapse.py": r"\| dataset \| setting \|",
     ".venv/bin/python bench/families.py": r"\| config \| steps \|",
     ".venv/bin/python bench/scaling.py": r"\| model \| batch \| devices \|",
-    "python train.py --config configs/dcgan_cifar10.py --config.num_devices=1":
+    ".venv/bin/python train.py --config configs/dcgan_cifar10.py --config.num_devices=1":
         "skip: a GPU, and CIFAR-10 from the internet",
-    "python train.py --config configs/dcgan_cifar10.py": "skip: GPUs, and CIFAR-10",
-    "srun --nodes=2 --ntasks-per-node=1 python train.py --multihost --config "
+    ".venv/bin/python train.py --config configs/dcgan_cifar10.py": "skip: GPUs, and CIFAR-10",
+    "srun --nodes=2 --ntasks-per-node=1 .venv/bin/python train.py --multihost --config "
     "configs/dcgan_cifar10.py --workdir /shared/runs/cifar": "skip: a SLURM cluster",
-    "python train.py --coordinator_address=10.0.0.1:8476 --num_processes=2 --process_id=0 "
-    "--config configs/dcgan_cifar10.py --workdir /shared/runs/cifar": "skip: two GPU hosts",
-    "python train.py --config configs/dcgan_cifar10.py --config.dtype=bfloat16":
+    ".venv/bin/python train.py --coordinator_address=10.0.0.1:8476 --num_processes=2 "
+    "--process_id=0 --config configs/dcgan_cifar10.py --workdir /shared/runs/cifar":
+        "skip: two GPU hosts",
+    ".venv/bin/python train.py --config configs/dcgan_cifar10.py --config.dtype=bfloat16":
         "skip: a TPU VM",
-    'gcloud compute tpus tpu-vm ssh my-slice --worker=all --command="cd jaxgan && python '
-    'train.py --multihost --config configs/dcgan_cifar10.py --config.dtype=bfloat16 '
-    '--workdir /mnt/shared/runs/cifar"': "skip: a TPU pod slice",
+    'gcloud compute tpus tpu-vm ssh my-slice --worker=all --command="cd jaxgan && '
+    '.venv/bin/python train.py --multihost --config configs/dcgan_cifar10.py '
+    '--config.dtype=bfloat16 --workdir /mnt/shared/runs/cifar"': "skip: a TPU pod slice",
 }
 # Commands that need PyTorch (`make bench-setup`): skipped where it is not installed.
 NEEDS_TORCH = (".venv/bin/python bench/conv_layers.py --model dcgan32",)
@@ -66,10 +73,18 @@ LINKED = (".venv", "Makefile", "train.py", "configs", "jaxgan", "bench", "exampl
 DATED = ("pyproject.toml", "constraints.txt")
 
 
+DOCUMENTS = ["README.md", *sorted(os.path.relpath(path, ROOT)
+                                  for path in glob.glob(os.path.join(ROOT, "docs", "*.md")))]
+
+
 def readme_blocks() -> list[tuple[str, str]]:
-  """The README's fenced code blocks, as (language, text), in order."""
-  text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-  return re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
+  """The fenced code blocks of the README and then of each page of docs/, as (language,
+  text), in order."""
+  blocks = []
+  for document in DOCUMENTS:
+    text = open(os.path.join(ROOT, document), encoding="utf-8").read()
+    blocks += re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
+  return blocks
 
 
 def readme_commands() -> list[str]:
@@ -81,7 +96,7 @@ def readme_commands() -> list[str]:
 def test_every_readme_command_is_covered_here():
   commands = readme_commands()
   assert sorted(set(commands)) == sorted(COMMANDS), (
-      "README commands differ from COMMANDS in tests/test_readme.py")
+      "The documents' commands differ from COMMANDS in tests/test_readme.py")
   assert all(language in ("bash", "python", "text") for language, _ in readme_blocks())
 
 
@@ -156,3 +171,17 @@ def test_readme_commands_and_snippets_run_as_printed(checkout):
         if expect == TRAINING:
           assert re.search(r"step \d+/\d+ \|", text), text[-3000:]
           assert "Stopped by SIGTERM at step" in text, text[-3000:]
+
+
+def test_every_config_is_in_the_readme_table():
+  readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+  listed = set(re.findall(r"^\| `(\w+\.py)` \|", readme, flags=re.M))
+  configs = {os.path.basename(path) for path in glob.glob(os.path.join(ROOT, "configs", "*.py"))
+             if not path.endswith("__init__.py")}
+  assert listed == configs
+
+
+def test_the_readme_is_a_few_screens_and_counts_no_tests():
+  readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+  assert len(readme.splitlines()) <= 300
+  assert not re.search(r"\d+ tests", readme)
