@@ -1,7 +1,7 @@
 """jaxgan against PyTorch on the same GANs: training steps/s, compile time, memory, FLOPs.
 
   .venv/bin/python bench/compare.py                        # full table (~25 min on 2 CPU cores)
-  .venv/bin/python bench/compare.py --quick --json out.json  # batch 64, jaxgan and torch eager (<5 min)
+  .venv/bin/python bench/compare.py --quick --json out.json  # batch 64, jaxgan, torch eager
 
 sngan32 is SNGAN's ResNets at CIFAR-10 size, with a PyTorch twin; msg32 (MSG-GAN) and
 progressive32 (progressive growing, fully grown: its last phase) have none: their rows are

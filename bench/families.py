@@ -1,6 +1,6 @@
 """The model families on one footing: the bundled digits, the same step and metrics, several seeds.
 
-  .venv/bin/python bench/families.py                       # every digits config, seeds 0-2 (~45 min)
+  .venv/bin/python bench/families.py   # every digits config, seeds 0-2 (~45 min)
   .venv/bin/python bench/families.py --configs msg_digits.py --seeds 0
 
 Trains each config of `--configs` (from configs/) once per seed and prints, as mean ±

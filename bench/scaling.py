@@ -1,6 +1,6 @@
 """The per-step overhead of the data-parallel paths: pmap and sharded jit against plain jit.
 
-  .venv/bin/python bench/scaling.py                 # mlp28 and dcgan32 at batch 64 (~10 min, 2 cores)
+  .venv/bin/python bench/scaling.py   # mlp28 and dcgan32 at batch 64 (~10 min, 2 cores)
   .venv/bin/python bench/scaling.py --models mlp28  # one model
 
 Each row trains the same global batch in its own process (bench/compare.py's worker), on

@@ -1,7 +1,7 @@
 """jaxgan's tabular GAN against `ctgan` (CTGAN's reference implementation, PyTorch) on the
 same table, the same number of steps and the same metrics, in one run.
 
-  .venv/bin/python bench/tabular.py                      # anes96, seeds 0-2 (~12 min on 2 CPU cores)
+  .venv/bin/python bench/tabular.py   # anes96, seeds 0-2 (~12 min on 2 CPU cores)
   .venv/bin/python bench/tabular.py --seeds 0 --steps 1000
 
 Trains configs/tabular_anes96.py once per seed (and its variants: without the conditional

@@ -2,7 +2,8 @@
 thresholded to black and white, from an MLP generator with binary pixels.
 
   .venv/bin/python train.py --config configs/binary_digits.py
-  .venv/bin/python train.py --config configs/binary_digits.py --config.generator.output_activation=bernoulli
+  .venv/bin/python train.py --config configs/binary_digits.py \\
+      --config.generator.output_activation=bernoulli
 
 G's last layer gives one logit per pixel, read as Bernoulli(sigmoid(logit)). Each pixel is
 the more likely value, 1 or -1 (`binary`), or a Bernoulli sample (`bernoulli`), and passes

@@ -2,7 +2,8 @@
 paper's models and optimiser, unpacked. PacGAN-m is the same with `--config.packing=m` and
 `--config.batch_size=100*m` (100 packs a step, as the paper's code draws them).
 
-  .venv/bin/python train.py --config configs/pacgan_ring.py --config.packing=4 --config.batch_size=400
+  .venv/bin/python train.py --config configs/pacgan_ring.py --config.packing=4 \\
+      --config.batch_size=400
   .venv/bin/python train.py --config configs/pacgan_ring.py --config.dataset=grid25   # the 5x5 grid
 
 G: 4 hidden layers of 400 units with BatchNorm and ReLU, linear output, 2-D latent. D: 3

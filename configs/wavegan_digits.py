@@ -4,7 +4,7 @@ The paper's game: WGAN-GP, 5 D updates per G update, Adam 1e-4 (0.5, 0.9), phase
 a smaller model (d=16 against its 64) and shorter clips, which train on a CPU.
 
   .venv/bin/python train.py --config configs/wavegan_digits.py
-  .venv/bin/python train.py --config configs/wavegan_digits.py --config.dataset=path/to/wavs  # yours
+  .venv/bin/python train.py --config configs/wavegan_digits.py --config.dataset=my/wavs  # yours
   .venv/bin/python train.py --config configs/wavegan_digits.py --config.conditional=True
 
 Samples are WAV files (`samples/step_<n>.wav`, the grid's clips one after another) with a

@@ -3,8 +3,9 @@ ships), after the WGAN-GP language model of Gulrajani et al. 2017: residual 1-D
 convolutions, WGAN loss with gradient penalty, 5 D updates per G update, Adam (0.5, 0.9).
 
   .venv/bin/python train.py --config configs/words_english.py
-  .venv/bin/python train.py --config configs/words_english.py --config.generator.output=gumbel_softmax
-  .venv/bin/python train.py --config configs/words_english.py --config.dataset=names.txt  # your list
+  .venv/bin/python train.py --config configs/words_english.py \\
+      --config.generator.output=gumbel_softmax
+  .venv/bin/python train.py --config configs/words_english.py --config.dataset=names.txt
 
 G emits one-hot characters through the straight-through estimator (hard one-hot forward,
 softmax gradient backward): D sees exactly what a sample is, never a soft distribution

@@ -1,4 +1,5 @@
-"""Evaluates a finished (or running) workdir: `.venv/bin/python -m jaxgan.evaluate --workdir runs/default`.
+"""Evaluates a finished (or running) workdir:
+`.venv/bin/python -m jaxgan.evaluate --workdir runs/default`.
 
 Restores the newest checkpoint (or `--step`) with the config saved beside it, draws
 `--num_samples` samples, prints the metrics as a table, and writes to
