@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jaxgan  # noqa: E402
 from configs import default  # noqa: E402
+from jaxgan import trainer  # noqa: E402
 
 
 def pearson_chi2() -> jaxgan.GANLoss:
@@ -35,7 +36,7 @@ def main():
   parser.add_argument("--workdir", default="runs/custom_loss")
   parser.add_argument("--eval_every_steps", type=int, default=1000, help="0: no evaluation")
   args = parser.parse_args()
-  jaxgan.trainer.log_to_console()
+  trainer.log_to_console()
 
   # Registered by name here; from another module, a config can name it directly:
   # --config.loss=mypackage.mylosses:pearson_chi2
@@ -46,7 +47,7 @@ def main():
   config.sample_every_steps = config.checkpoint_every_steps = max(args.steps // 3, 1)
   config.log_every_steps = max(args.steps // 10, 1)
   config.eval_every_steps = args.eval_every_steps
-  jaxgan.train_and_evaluate(config, args.workdir)
+  trainer.train_and_evaluate(config, args.workdir)
   print(f"Samples in {os.path.join(args.workdir, 'samples')}")
 
 

@@ -127,7 +127,7 @@ def test_packing_errors_are_clear(ring_config):
   ring_config.packing = 2
   ring_config.conditional = True
   with pytest.raises(ConfigError, match="cannot be conditioned on one label each"):
-    trainer.build_gan(ring_config, DataSpec((2,)))
+    trainer.build_gan(ring_config, DataSpec((2,), num_classes=8))
   ring_config.conditional = False
   ring_config.generator = {"activation": "swish"}
   with pytest.raises(ConfigError, match="Unknown activation 'swish'. Known: leaky_relu, relu"):
