@@ -13,6 +13,8 @@ from jaxgan import init_state, train_step, trainer  # noqa: E402
 from jaxgan.step import step_latents  # noqa: E402
 from jaxgan.tasks import DataSpec  # noqa: E402
 
+pytestmark = pytest.mark.slow  # Subprocesses or long runs: not in `make test-fast`.
+
 BATCH = 4
 
 

@@ -9,6 +9,8 @@ import pytest
 from jaxgan import command_line, trainer
 from jaxgan.errors import ConfigError
 
+pytestmark = pytest.mark.slow  # Subprocesses or long runs: not in `make test-fast`.
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
                  if not p.endswith("__init__.py"))

@@ -4,6 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # Subprocesses or long runs: not in `make test-fast`.
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

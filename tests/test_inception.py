@@ -18,6 +18,8 @@ import pytest
 from jaxgan import inception, trainer
 from jaxgan.errors import ConfigError
 
+pytestmark = pytest.mark.slow  # Subprocesses or long runs: not in `make test-fast`.
+
 SIZE = 75  # The smallest input InceptionV3 takes; 299 in real use.
 
 

@@ -20,6 +20,8 @@ from jaxgan import trainer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import multihost_worker  # noqa: E402
 
+pytestmark = pytest.mark.slow  # Subprocesses or long runs: not in `make test-fast`.
+
 WORKER = multihost_worker.__file__
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 100

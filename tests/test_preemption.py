@@ -7,6 +7,8 @@ import pytest
 
 from jaxgan.preemption import StopRequest
 
+pytestmark = pytest.mark.slow  # Subprocesses or long runs: not in `make test-fast`.
+
 
 @pytest.mark.parametrize("first", [signal.SIGTERM, signal.SIGINT])
 def test_repeated_sigterm_counts_once_and_a_second_sigint_stops_at_once(first):

@@ -19,6 +19,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.slow  # Subprocesses or long runs: not in `make test-fast`.
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAINING = r"Training steps \d+ to \d+ on "
 # README command -> None (runs to the end), a regex it must print before it is

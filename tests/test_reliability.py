@@ -18,6 +18,8 @@ from jaxgan import trainer
 from jaxgan.errors import ConfigError
 from jaxgan.metric_writer import read_events
 
+pytestmark = pytest.mark.slow  # Subprocesses or long runs: not in `make test-fast`.
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 200
 SMALL = ["--config.log_every_steps=10", "--config.sample_every_steps=1000",

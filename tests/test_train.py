@@ -8,10 +8,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from jaxgan import command_line
 from jaxgan.metric_writer import read_events
+
+pytestmark = pytest.mark.slow  # Subprocesses or long runs: not in `make test-fast`.
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--config.num_train_steps=4", "--config.log_every_steps=2",

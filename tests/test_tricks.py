@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jaxgan import init_state, parallel, tasks, trainer
+from jaxgan import step as step_module
 from jaxgan.tasks import DataSpec
 
 
@@ -210,3 +211,48 @@ def test_a_fully_custom_step_still_composes(ring_config):
   _, _, history = _run(ring_config, 2)
   assert _finite(history) and float(history[0]["d/my_penalty"]) > 0
 
+
+
+def test_flipped_labels_reach_d_loss(ring_config):
+  """With every label flipped, the Wasserstein critic's loss is the unflipped one negated:
+  mean D(real) - mean D(fake), from the step's own mean scores."""
+  ring_config.loss = "wasserstein"
+  for fraction, sign in ((0.0, 1.0), (1.0, -1.0)):
+    ring_config.label_flip_fraction = fraction
+    _, _, history = _run(ring_config, 1)
+    first = history[0]
+    np.testing.assert_allclose(first["d/loss"],
+                               sign * (first["d/fake_score"] - first["d/real_score"]),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_historical_averaging_pulls_g_back_toward_its_average(ring_config):
+  """G's regulariser adds weight * d|params - average|^2 / d params to its gradient: a
+  step along minus the gradient moves the parameters toward their running average."""
+  ring_config.historical_averaging_weight = 0.5
+  task = tasks.from_config(ring_config)
+  gan = trainer.build_gan(ring_config, task.spec)
+  g = init_state(gan, jax.random.key(0), task.spec.shape).g
+  g = g.replace(history=jax.tree.map(lambda p: p + 0.1, g.params))  # Average above params.
+  zeros = jax.tree.map(jnp.zeros_like, g.params)
+  grads, terms = step_module._g_regularized(gan, g, zeros)
+  jax.tree.map(lambda grad, p, a: np.testing.assert_allclose(grad, 0.5 * 2 * (p - a),
+                                                             rtol=1e-6),
+               grads, g.params, g.history)
+  assert float(terms["g/historical_average"]) > 0
+
+
+def test_a_lazy_penalty_is_weighted_by_its_interval(ring_config):
+  """R1 every 3 steps adds 3 x weight x R1 on the steps it runs (StyleGAN2's lazy
+  regularisation), so its average over steps equals R1 every step."""
+  added = {}
+  for every in (0, 1, 3):
+    ring_config.d_penalties = () if not every else (
+        {"name": "r1", "weight": 2.0, "every": every},)
+    _, _, history = _run(ring_config, 1)
+    added[every] = float(history[0]["d/loss"])
+    if every:
+      r1 = float(history[0]["d/r1"])
+  assert r1 > 0
+  np.testing.assert_allclose(added[1] - added[0], 2.0 * r1, rtol=1e-4)
+  np.testing.assert_allclose(added[3] - added[0], 3 * 2.0 * r1, rtol=1e-4)
