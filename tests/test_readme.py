@@ -155,8 +155,10 @@ def test_readme_commands_and_snippets_run_as_printed(checkout):
   commands = iter(readme_commands())
   for language, block in readme_blocks():
     first_line = block.splitlines()[0]
-    if language == "python" and re.fullmatch(r"# \w+\.py", first_line):
-      (root / first_line[2:]).write_text(block)  # A file the next commands import.
+    if language == "python" and re.fullmatch(r"# [\w/]+\.py", first_line):
+      path = root / first_line[2:]  # A file the next commands import.
+      path.parent.mkdir(parents=True, exist_ok=True)
+      path.write_text(block)
     elif language == "python":  # A snippet, run from the repository root as it says.
       (root / "snippet.py").write_text(block)
       _run(f"{sys.executable} snippet.py", None, root, env)
