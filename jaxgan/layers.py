@@ -14,11 +14,14 @@ kernel gradient is 8-15x slower. The functions here compute the same values
 - the kernel gradient of a stride-2, 4x4 convolution of image channels is four
   matmuls over 2x2 pixel blocks of its input ("space to depth").
 
-On GPU and TPU, where the native kernels are fast, the plain lax forms are used.
+On GPU and TPU, where the native kernels are fast, the plain lax forms are used. The
+convolutions are `jax.custom_jvp` functions whose tangents are written as transposes of
+these routes: reverse mode takes the routes, and forward mode (`jax.jvp`, `jax.hessian`,
+`jax.linearize`) works through them too.
 """
 
 import functools
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import flax.linen as nn
 import jax
@@ -163,7 +166,15 @@ def compiler_options() -> dict[str, str] | None:
           "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE"}
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _linear_map(fn: Callable[[Array], Array], like: Array) -> Callable[[Array], Array]:
+  """The transpose of the linear `fn`, whose input is shaped like `like`. Autodiff of what it
+  computes transposes it back: a tangent written as `_linear_map(fast)` has `fast` as its
+  reverse-mode pullback, whichever route `fast` takes."""
+  transposed = jax.linear_transpose(fn, jax.ShapeDtypeStruct(like.shape, like.dtype))
+  return lambda x: transposed(x)[0]
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
 def conv_transpose(inputs: Array, kernel: Array, stride: int, padding: int) -> Array:
   """Transposed convolution with PyTorch's `ConvTranspose2d` geometry.
 
@@ -184,39 +195,35 @@ def conv_transpose(inputs: Array, kernel: Array, stride: int, padding: int) -> A
   return _transposed(inputs, kernel, stride, padding, out_hw)
 
 
-def _conv_transpose_fwd(inputs, kernel, stride, padding):
-  return conv_transpose(inputs, kernel, stride, padding), (inputs, kernel)
+@conv_transpose.defjvp
+def _conv_transpose_jvp(stride, padding, primals, tangents):
+  # The layer is bilinear: <g, conv_transpose(x, k)> = <conv(g, k), x>, so both tangent
+  # terms are transposes of the ordinary strided convolution's maps, and reverse mode
+  # computes them as that convolution applied to g (forward-mode autodiff works too).
+  inputs, kernel = primals
+  inputs_dot, kernel_dot = tangents
+  outputs = conv_transpose(inputs, kernel, stride, padding)
+  by_inputs = _linear_map(lambda g: _strided_conv(g, kernel, stride, padding), outputs)
+  by_kernel = _linear_map(lambda g: _kernel_grad(g, inputs, kernel, stride, padding), outputs)
+  return outputs, by_inputs(inputs_dot) + by_kernel(kernel_dot)
 
 
-def _conv_transpose_bwd(stride, padding, residuals, output_grad):
-  # The layer is bilinear: <g, conv_transpose(x, k)> = <conv(g, k), x>, so both
-  # gradients are those of the ordinary strided convolution applied to g.
-  inputs, kernel = residuals
-  inputs_grad = _strided_conv(output_grad, kernel, stride, padding)
-  return inputs_grad, _kernel_grad(output_grad, inputs, kernel, stride, padding)
-
-
-conv_transpose.defvjp(_conv_transpose_fwd, _conv_transpose_bwd)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
 def conv(inputs: Array, kernel: Array, stride: int, padding: int) -> Array:
   """PyTorch's `Conv2d` geometry: `[n, h, w, in]`, kernel `[k, k, in, out]` (HWIO). Its
   input gradient is `conv_transpose` (its fast forms where they apply)."""
   return _strided_conv(inputs, kernel, stride, padding)
 
 
-def _conv_fwd(inputs, kernel, stride, padding):
-  return conv(inputs, kernel, stride, padding), (inputs, kernel)
-
-
-def _conv_bwd(stride, padding, residuals, output_grad):
-  inputs, kernel = residuals
-  inputs_grad = _transposed(output_grad, kernel, stride, padding, inputs.shape[1:3])
-  return inputs_grad, _kernel_grad(inputs, output_grad, kernel, stride, padding)
-
-
-conv.defvjp(_conv_fwd, _conv_bwd)
+@conv.defjvp
+def _conv_jvp(stride, padding, primals, tangents):
+  inputs, kernel = primals
+  inputs_dot, kernel_dot = tangents
+  outputs = conv(inputs, kernel, stride, padding)
+  by_inputs = _linear_map(
+      lambda g: _transposed(g, kernel, stride, padding, inputs.shape[1:3]), outputs)
+  by_kernel = _linear_map(lambda g: _kernel_grad(inputs, g, kernel, stride, padding), outputs)
+  return outputs, by_inputs(inputs_dot) + by_kernel(kernel_dot)
 
 
 class _TorchGeometryConv(nn.Module):

@@ -85,3 +85,28 @@ def test_cpu_compiler_options_keep_the_math():
   default = jax.jit(grad)(x, k1, k2)
   for a, b in zip(jax.tree.leaves(tuned), jax.tree.leaves(default)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("stride,padding,kernel", [(2, 1, 4), (1, 0, 3)])
+def test_forward_mode_autodiff_through_the_convolutions(transposed, stride, padding, kernel):
+  """jax.jvp and jax.hessian work through both convolutions (the CPU routes included) and
+  equal those of plain autodiff."""
+  x = jax.random.normal(jax.random.key(0), (2, 8, 8, 3))
+  # A transposed convolution's kernel is that of the convolution it is the adjoint of.
+  shape = (kernel, kernel, 4, 3) if transposed else (kernel, kernel, 3, 4)
+  k = jax.random.normal(jax.random.key(1), shape) * 0.3
+  if transposed:
+    out_shape = layers.conv_transpose(x, k, stride, padding).shape
+    fast = lambda x, k: layers.conv_transpose(x, k, stride, padding)  # noqa: E731
+    plain = lambda x, k: _autodiff_conv_transpose(x, k, stride, padding, out_shape)  # noqa: E731
+  else:
+    fast = lambda x, k: layers.conv(x, k, stride, padding)  # noqa: E731
+    plain = lambda x, k: layers._strided_conv(x, k, stride, padding)  # noqa: E731
+  tangents = (jax.random.normal(jax.random.key(2), x.shape),
+              jax.random.normal(jax.random.key(3), k.shape))
+  for a, b in zip(jax.jvp(fast, (x, k), tangents), jax.jvp(plain, (x, k), tangents)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+  scalar = lambda f: lambda k: jnp.sum(jnp.tanh(f(x, k)))  # noqa: E731
+  np.testing.assert_allclose(jax.hessian(scalar(fast))(k), jax.hessian(scalar(plain))(k),
+                             rtol=1e-4, atol=1e-4)
