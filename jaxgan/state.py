@@ -23,6 +23,37 @@ def _same(samples: Any) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
+class InstanceNoise:
+  """Gaussian noise of `std` on every input of D (0: off), annealed linearly to 0 over
+  `anneal_steps` (0: constant)."""
+  std: float = 0.0
+  anneal_steps: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Replay:
+  """A buffer of `size` past generated samples (0: off) making up `fraction` of D's fake
+  batch."""
+  size: int = 0
+  fraction: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Unrolled:
+  """G's loss judged by D after `steps` more updates on the batch (0: off; Metz et al.
+  2017), with G's gradient through them unless `gradient` is False."""
+  steps: int = 0
+  gradient: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class PastSnapshots:
+  """G also trains against `count` snapshots of D (0: off), one taken every `every` steps."""
+  count: int = 0
+  every: int = 100
+
+
+@dataclasses.dataclass(frozen=True)
 class GAN:
   """Everything about a GAN that training does not change.
 
@@ -32,12 +63,11 @@ class GAN:
   but G's gradient comes from the D before its update, and only from those of its
   samples that D was shown (not the ones the replay buffer replaced).
 
-  Tricks, all off by default: `d_penalties` (gradient penalties on D);
-  `instance_noise_std` (Gaussian noise on D's inputs, annealed to 0 over
-  `instance_noise_anneal_steps`); `label_flip_fraction`;
-  `historical_averaging_weight` (both players); a replay buffer of
-  `replay_size` past samples making up `replay_fraction` of D's fake batch;
-  `g_ema_decay` (an exponential moving average of G's weights, for sampling).
+  Tricks, all off by default, each a field or a small group of fields named as in the
+  config: `d_penalties` (gradient penalties on D); `instance_noise` (Gaussian noise on D's
+  inputs, annealed to 0); `label_flip_fraction`; `historical_averaging_weight` (both
+  players); `replay` (a buffer of past samples mixed into D's fake batch); `g_ema_decay` (an
+  exponential moving average of G's weights, for sampling).
 
   `num_classes > 0` makes the GAN class-conditional: both models take labels, data
   batches are `(samples, labels)`, and fake samples get labels drawn uniformly, or with
@@ -53,14 +83,14 @@ class GAN:
   `packing > 1` makes D judge that many samples at once, concatenated (PacGAN,
   `regularizers.pack`); its logits are then `[batch / packing]`.
 
-  `unrolled_steps > 0` judges G's loss by D unrolled that many more updates (Metz et al.
+  `unrolled.steps > 0` judges G's loss by D unrolled that many more updates (Metz et al.
   2017, alternating schedule), with the gradient through the unroll unless
-  `unroll_gradient` is False.
+  `unrolled.gradient` is False.
 
-  `past_d_count > 0` keeps that many snapshots of D, one taken every `past_d_every`
-  steps, and G's loss becomes the mean of its losses against D and each snapshot taken
-  so far ("the generator trains on the outputs of historical discriminators";
-  alternating schedule).
+  `past_discriminators.count > 0` keeps that many snapshots of D, one taken every
+  `past_discriminators.every` steps, and G's loss becomes the mean of its losses against D
+  and each snapshot taken so far ("the generator trains on the outputs of historical
+  discriminators"; alternating schedule).
 
   `growth` is the schedule of a progressively growing model (jaxgan.growth), None for
   the others; its phase is the one `train_step` trains, set by `at_step`.
@@ -77,12 +107,10 @@ class GAN:
   n_critic: int = 1
   schedule: str = "alternating"
   d_penalties: tuple[regularizers.Penalty, ...] = ()
-  instance_noise_std: float = 0.0
-  instance_noise_anneal_steps: int = 0
+  instance_noise: InstanceNoise = InstanceNoise()
   label_flip_fraction: float = 0.0
   historical_averaging_weight: float = 0.0
-  replay_size: int = 0
-  replay_fraction: float = 0.5
+  replay: Replay = Replay()
   g_ema_decay: float = 0.0
   skip_nonfinite_updates: bool = False
   num_classes: int = 0
@@ -90,10 +118,8 @@ class GAN:
   real_inputs: Callable[[Any], Any] = _same
   growth: Growth | None = None
   packing: int = 1
-  unrolled_steps: int = 0
-  unroll_gradient: bool = True
-  past_d_count: int = 0
-  past_d_every: int = 100
+  unrolled: Unrolled = Unrolled()
+  past_discriminators: PastSnapshots = PastSnapshots()
   compute_dtype: str = "float32"
 
   def __post_init__(self):
@@ -107,23 +133,27 @@ class GAN:
     if self.schedule == "simultaneous" and self.n_critic != 1:
       raise ConfigError("The simultaneous schedule updates both players once per step; "
                         "set n_critic=1 or use schedule='alternating'.")
-    for name in ("label_flip_fraction", "replay_fraction"):
-      if not 0.0 <= getattr(self, name) <= 1.0:
-        raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}.")
+    for name, value in (("label_flip_fraction", self.label_flip_fraction),
+                        ("replay.fraction", self.replay.fraction)):
+      if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name} must be in [0, 1], got {value}.")
     if not 0.0 <= self.g_ema_decay < 1.0:
       raise ConfigError(f"g_ema_decay must be in [0, 1), got {self.g_ema_decay}; 0 disables it.")
-    for name in ("instance_noise_std", "historical_averaging_weight", "replay_size"):
-      if getattr(self, name) < 0:
-        raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}; 0 disables it.")
-    if self.unrolled_steps < 0:
-      raise ConfigError(f"unrolled.steps must be >= 0 (0: off), got {self.unrolled_steps}.")
-    if self.unrolled_steps and self.schedule != "alternating":
+    for name, value in (("instance_noise.std", self.instance_noise.std),
+                        ("historical_averaging_weight", self.historical_averaging_weight),
+                        ("replay.size", self.replay.size)):
+      if value < 0:
+        raise ConfigError(f"{name} must be >= 0, got {value}; 0 disables it.")
+    if self.unrolled.steps < 0:
+      raise ConfigError(f"unrolled.steps must be >= 0 (0: off), got {self.unrolled.steps}.")
+    if self.unrolled.steps and self.schedule != "alternating":
       raise ConfigError("An unrolled D judges G after D's update; use schedule='alternating' "
                         "with unrolled.steps, or set unrolled.steps=0.")
-    if self.past_d_count < 0 or self.past_d_every < 1:
+    past = self.past_discriminators
+    if past.count < 0 or past.every < 1:
       raise ConfigError(f"past_discriminators needs count >= 0 (0: off) and every >= 1, got "
-                        f"count={self.past_d_count}, every={self.past_d_every}.")
-    if self.past_d_count and self.schedule != "alternating":
+                        f"count={past.count}, every={past.every}.")
+    if past.count and self.schedule != "alternating":
       raise ConfigError("Past discriminators judge G in the alternating schedule; use "
                         "schedule='alternating', or set past_discriminators.count=0.")
     if self.packing < 1:
@@ -131,7 +161,7 @@ class GAN:
     if self.num_classes and self.packing > 1:
       raise ConfigError("A packed D judges several samples at once, so it cannot be "
                         "conditioned on one label each; set packing=1 for a conditional GAN.")
-    if self.num_classes and self.replay_size:
+    if self.num_classes and self.replay.size:
       raise ConfigError("The replay buffer keeps samples without their labels, so it cannot "
                         "be used with a conditional GAN; set replay.size=0.")
 
@@ -220,12 +250,13 @@ def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, d_example, labels, history)
   g_ema = Player(*_copy((g.params, g.batch_stats)), opt_state=()) if gan.g_ema_decay else None
   replay = None
-  if gan.replay_size:
-    replay = regularizers.ReplayBuffer(jnp.zeros((gan.replay_size, *data_shape)),
+  if gan.replay.size:
+    replay = regularizers.ReplayBuffer(jnp.zeros((gan.replay.size, *data_shape)),
                                        jnp.zeros((), jnp.int32))
   past_d = None
-  if gan.past_d_count:
-    past_d = regularizers.past_discriminators(d.params, d.batch_stats, gan.past_d_count)
+  if gan.past_discriminators.count:
+    past_d = regularizers.past_discriminators(d.params, d.batch_stats,
+                                              gan.past_discriminators.count)
   return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d,
                   skipped_updates=jnp.zeros((), jnp.int32), g_ema=g_ema, replay=replay,
                   past_d=past_d)

@@ -64,9 +64,9 @@ class _Context(NamedTuple):
 
 def _context(gan: GAN, step: jax.Array, axis_name: str | None) -> _Context:
   noise_std = None
-  if gan.instance_noise_std:
+  if gan.instance_noise.std:
     noise_std = regularizers.instance_noise_std(
-        step, std=gan.instance_noise_std, anneal_steps=gan.instance_noise_anneal_steps)
+        step, std=gan.instance_noise.std, anneal_steps=gan.instance_noise.anneal_steps)
   return _Context(step, noise_std, axis_name,
                   {} if gan.growth is None else gan.growth.model_kwargs(step))
 
@@ -233,17 +233,17 @@ def _d_step(gan: GAN, ctx: _Context, d: Player, real: jax.Array, real_labels: ja
 
 def unrolled(gan: GAN, ctx: _Context, d: Player, real: jax.Array, real_labels: jax.Array | None,
              fake: jax.Array, fake_labels: jax.Array | None, rng: jax.Array) -> Player:
-  """Unrolled GAN (Metz et al. 2017): D after `gan.unrolled_steps` more updates on this batch,
+  """Unrolled GAN (Metz et al. 2017): D after `gan.unrolled.steps` more updates on this batch,
   the judge of G's loss. G's gradient flows through the updates (they depend on `fake`)
-  unless `gan.unroll_gradient` is False; D itself keeps its state. `d` when not unrolled."""
-  if not gan.unrolled_steps:
+  unless `gan.unrolled.gradient` is False; D itself keeps its state. `d` when not unrolled."""
+  if not gan.unrolled.steps:
     return d
 
   def update(d, key):
     return _d_step(gan, ctx, d, real, real_labels, fake, fake_labels, key)[0], None
 
-  judge, _ = lax.scan(update, d, jax.random.split(rng, gan.unrolled_steps), unroll=True)
-  return judge if gan.unroll_gradient else lax.stop_gradient(judge)
+  judge, _ = lax.scan(update, d, jax.random.split(rng, gan.unrolled.steps), unroll=True)
+  return judge if gan.unrolled.gradient else lax.stop_gradient(judge)
 
 
 def _d_metrics(gan: GAN, loss: jax.Array, real_logits: jax.Array, fake_logits: jax.Array,
@@ -267,7 +267,7 @@ def _replayed(gan: GAN, state: GANState, fake: jax.Array,
   if state.replay is None:
     return fake, rng
   return regularizers.replay_mix(replay_rng, fake, state.replay,
-                                 fraction=gan.replay_fraction), rng
+                                 fraction=gan.replay.fraction), rng
 
 
 def _latent_rng(rng: jax.Array, step: jax.Array) -> jax.Array:
@@ -385,7 +385,7 @@ def _alternating(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _I
                    inputs.fake_labels, g_rng)
 
   (g_loss, d_stats), fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
-  if not gan.unrolled_steps:  # An unrolled D is only G's judge: D keeps its own state.
+  if not gan.unrolled.steps:  # An unrolled D is only G's judge: D keeps its own state.
     d = d.replace(batch_stats=d_stats)
   return d, metrics, g_loss, fake_grad
 
@@ -449,7 +449,7 @@ def _next_state(gan: GAN, state: GANState, g: Player, d: Player, fake: jax.Array
   past_d = state.past_d
   if past_d is not None:
     past_d = regularizers.past_discriminators_push(
-        past_d, d.params, d.batch_stats, (state.step + 1) % gan.past_d_every == 0)
+        past_d, d.params, d.batch_stats, (state.step + 1) % gan.past_discriminators.every == 0)
   return GANState(step=state.step + 1, g=g, d=d, skipped_updates=state.skipped_updates,
                   g_ema=g_ema, replay=replay, past_d=past_d)
 

@@ -31,7 +31,7 @@ from jaxgan import (
 )
 from jaxgan.errors import ConfigError, check_kwargs
 from jaxgan.metric_writer import MetricWriter, NoWriter
-from jaxgan.state import GAN, GANState, init_state
+from jaxgan.state import GAN, GANState, InstanceNoise, PastSnapshots, Replay, Unrolled, init_state
 
 log = logging.getLogger(__name__)
 
@@ -119,22 +119,18 @@ def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
       n_critic=config.n_critic,
       schedule=config.schedule,
       d_penalties=tuple(build_penalty(entry) for entry in config.d_penalties),
-      instance_noise_std=config.instance_noise.std,
-      instance_noise_anneal_steps=config.instance_noise.anneal_steps,
+      instance_noise=InstanceNoise(**config.instance_noise.to_dict()),
       label_flip_fraction=config.label_flip_fraction,
       historical_averaging_weight=config.historical_averaging_weight,
-      replay_size=config.replay.size,
-      replay_fraction=config.replay.fraction,
+      replay=Replay(**config.replay.to_dict()),
       g_ema_decay=config.g_ema_decay,
       skip_nonfinite_updates=config.skip_nonfinite_updates,
       num_classes=num_classes,
       label_probs=spec.label_probs if num_classes else None,
-      packing=config.get("packing", 1),  # Absent from configs saved before these existed.
-      unrolled_steps=config.get("unrolled", {}).get("steps", 0),
-      unroll_gradient=config.get("unrolled", {}).get("gradient", True),
-      past_d_count=config.get("past_discriminators", {}).get("count", 0),
-      past_d_every=config.get("past_discriminators", {}).get("every", 100),
-      compute_dtype=config.get("dtype", "float32"),
+      packing=config.packing,
+      unrolled=Unrolled(**config.unrolled.to_dict()),
+      past_discriminators=PastSnapshots(**config.past_discriminators.to_dict()),
+      compute_dtype=config.dtype,
       **real_inputs,
       growth=schedule,
   )
@@ -142,8 +138,7 @@ def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
 
 def _check_unrolled(config: ml_collections.ConfigDict) -> None:
   """Raises ConfigError where G's gradient through an unrolled D would be NaN."""
-  unrolled = config.get("unrolled", {})
-  if not unrolled.get("steps", 0) or not unrolled.get("gradient", True):
+  if not config.unrolled.steps or not config.unrolled.gradient:
     return
   name = config.d_optimizer.name
   takes_eps_root = "eps_root" in inspect.signature(getattr(optax, name)).parameters
@@ -188,7 +183,7 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
         f"batch_size={config.batch_size} is not divisible by the {num_devices} devices: "
         f"each device takes an equal share. Use a multiple of {num_devices}, or set "
         f"--config.num_devices to a divisor of {config.batch_size}.")
-  packing = config.get("packing", 1)
+  packing = config.packing
   if packing > 1 and (config.batch_size // num_devices) % packing:
     raise ConfigError(
         f"packing={packing} must divide the batch each device sees "

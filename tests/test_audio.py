@@ -126,6 +126,7 @@ def test_spoken_digits_are_synthesised_offline_with_many_speakers():
   assert len({len(clip) for clip in clips}) == 3  # Each speaker says it differently.
 
 
+@pytest.mark.slow
 def test_spoken_digits_hold_out_speakers_and_a_classifier_recognises_them(data_dir):
   builder = data.builder(audio.SPOKEN_DIGITS, data_dir, known=audio.SPOKEN_DIGITS)
   splits = {split: data.examples(lambda: builder, split=split, download=False)
@@ -216,6 +217,7 @@ def test_spectrum_distance_is_zero_for_the_same_clips_and_6_db_for_twice_as_loud
   assert audio.spectrum_distance(tones, noise) > 10
 
 
+@pytest.mark.slow
 def test_a_conditional_wavegan_trains_and_evaluates_end_to_end(tone_folder, data_dir,
                                                               cache_dir, tmp_path):
   config = wavegan_digits.get_config()

@@ -12,6 +12,7 @@ def _assert_states_equal(a, b):
   jax.tree.map(np.testing.assert_array_equal, jax.device_get(a), jax.device_get(b))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config_name,num_devices", [
     ("digits_config", 1), ("ring_config", 4)])
 def test_resume_gives_the_same_parameters(request, tmp_path, config_name, num_devices):

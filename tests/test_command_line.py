@@ -43,6 +43,7 @@ def _saved_config(workdir) -> dict:
   return manager.restore(manager.latest_step())["config"]
 
 
+@pytest.mark.slow
 def test_loss_penalty_and_model_arguments_from_the_command_line(tmp_path, data_dir):
   (tmp_path / "mylosses.py").write_text(USER_LOSS)
   result = _train(tmp_path, *TINY, "--config.loss=mylosses:hinge",
@@ -58,6 +59,7 @@ def test_loss_penalty_and_model_arguments_from_the_command_line(tmp_path, data_d
   assert "d/gradient_penalty" in rows[-1]
 
 
+@pytest.mark.slow
 def test_built_in_loss_and_optimizer_arguments_from_the_command_line(tmp_path, data_dir):
   result = _train(tmp_path, *TINY, "--config.loss_kwargs.real_label=0.9",
                   "--config.d_optimizer.eps_root=1e-8", data_dir=data_dir)
@@ -89,6 +91,7 @@ def test_a_missing_config_file_lists_the_configs(tmp_path):
   assert command_line.config_file_in(["train.py", "--config.x=1"]) is None
 
 
+@pytest.mark.slow
 def test_a_finished_run_says_so_and_names_the_changed_fields(tmp_path, data_dir):
   assert _train(tmp_path, *TINY, data_dir=data_dir).returncode == 0
   workdir = tmp_path / "runs" / "default"

@@ -119,6 +119,7 @@ def test_grid_has_one_row_per_class_with_shared_latents(ring_config):
   assert picture.shape == (8 * 65 + 1, 2 * 65 + 1, 1)  # 4 px images shown 16x.
 
 
+@pytest.mark.slow
 def test_conditional_digits_train_and_evaluate(digits_config, tmp_path, cache_dir):
   """The whole path on the digits: labelled batches, per-class sample grids, class
   accuracy in evaluation, and the evaluate command writing labels beside the samples."""

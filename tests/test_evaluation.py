@@ -73,6 +73,7 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(evaluated_run):
   assert (evaluated_run / "metrics.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_evaluate_command_on_a_workdir(evaluated_run):
   result = subprocess.run(
       [sys.executable, "-m", "jaxgan.evaluate", f"--workdir={evaluated_run}",
@@ -119,6 +120,7 @@ def test_interpolation_rows_move_between_two_latents(ring_config):
   assert not np.allclose(points[0], points[4]) and np.all(np.isfinite(points))
 
 
+@pytest.mark.slow
 def test_a_multi_scale_generator_is_measured_at_full_size_and_drawn_at_every_scale(
     digits_config, cache_dir, digits_classifier, tmp_path):
   del digits_classifier  # Trained once for the session, in cache_dir.

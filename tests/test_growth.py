@@ -58,6 +58,7 @@ def test_fade_real_blends_two_resolutions_like_numpy():
                              rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_new_phase_starts_where_the_last_one_ended():
   """At alpha 0 the grown G and D compute exactly what the phase before computed."""
   g, d, g_vars, d_vars = _pair()
@@ -157,6 +158,7 @@ def test_growth_config_errors(digits_config):
     trainer.build_gan(digits_config, DataSpec(DATA_SHAPE))
 
 
+@pytest.mark.slow
 def test_later_layers_wait_for_their_phase(digits_config):
   """In phase 0 the layers of later phases get no gradient: their parameters and Adam moments
   stay as initialised, so they carry over untouched into the phase that adds them."""
@@ -203,6 +205,7 @@ def test_later_layers_wait_for_their_phase(digits_config):
   np.testing.assert_allclose(change, factor * lr, rtol=1e-3)
 
 
+@pytest.mark.slow
 def test_a_relativistic_g_sees_the_real_images_d_sees_during_a_fade_in(digits_config):
   """In the alternating schedule G's relativistic loss compares its samples with the real
   batch as the phase shows it to D (faded in), not with the full-size images."""

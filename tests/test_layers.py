@@ -87,6 +87,7 @@ def test_cpu_compiler_options_keep_the_math():
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transposed", [False, True])
 @pytest.mark.parametrize("stride,padding,kernel", [(2, 1, 4), (1, 0, 3)])
 def test_forward_mode_autodiff_through_the_convolutions(transposed, stride, padding, kernel):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import warnings
 
+import pytest
 from setuptools.config.pyprojecttoml import apply_configuration
 from setuptools.dist import Distribution
 
@@ -18,6 +19,7 @@ def test_pyproject_builds_without_deprecation_warnings():
   assert distribution.get_name() == "jaxgan"
 
 
+@pytest.mark.slow
 def test_the_test_run_prints_progress_with_the_time_left():
   result = subprocess.run(
       [sys.executable, "-m", "pytest", "tests/test_metrics.py", "--progress-every=0",
@@ -41,4 +43,4 @@ def test_every_extra_the_kinds_name_is_declared():
   distribution = apply_configuration(Distribution(), os.path.join(ROOT, "pyproject.toml"))
   declared = set(distribution.extras_require)
   assert set(tasks.EXTRAS.values()) | {"all", "train", "test"} <= declared
-  assert set(tasks.EXTRAS) == set(tasks.TASKS.names())
+  assert set(tasks.EXTRAS) <= set(tasks.TASKS.names())  # Tests may register more.

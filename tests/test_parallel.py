@@ -67,6 +67,7 @@ def test_parallel_path_equals_jit_without_batch_norm(ring_config, parallelism, n
     np.testing.assert_allclose(many_metrics[name], value, rtol=1e-4, err_msg=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("parallelism", parallel.PARALLELISMS)
 def test_cross_replica_batch_norm_equals_jit_and_per_device_does_not(digits_config,
                                                                      parallelism):
@@ -82,6 +83,7 @@ def test_cross_replica_batch_norm_equals_jit_and_per_device_does_not(digits_conf
     _assert_same_parameters(jit_state, per_device_state, rtol=1e-4, atol=2e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(DEVICES != 4, reason="started once, from the 4-device session")
 def test_parallel_paths_equal_jit_on_8_devices():
   """Both paths against jit again (the richest case: two critic steps, conditional), and
@@ -123,6 +125,7 @@ def test_a_layout_says_which_devices_it_trains_on():
      {"features": (8, 8, 8), "combine": "lin_cat", "minibatch_stddev": 4}),
     ("progressive", {"features": (8, 8)}, {"features": (8, 8)}),
 ])
+@pytest.mark.slow
 def test_model_families_train_on_several_devices(digits_config, model, generator,
                                                  discriminator):
   digits_config.model = model

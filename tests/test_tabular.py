@@ -246,6 +246,7 @@ def test_fake_rows_get_conditions_by_training_by_sampling(table_config):
   np.testing.assert_allclose(np.bincount(labels, minlength=8) / 40_000, probs, atol=0.01)
 
 
+@pytest.mark.slow
 def test_a_conditional_table_gan_trains_and_evaluates_end_to_end(tmp_path, table_config):
   workdir = str(tmp_path / "run")
   train_and_evaluate(table_config, workdir)

@@ -189,6 +189,12 @@ def test_bad_trick_settings_are_clear_errors(ring_config):
   for field, value, message in [
       ("label_flip_fraction", 1.5, "label_flip_fraction must be in"),
       ("g_ema_decay", 1.0, "g_ema_decay must be in"),
+      # Grouped settings are named by their config path.
+      ("replay", {"size": 0, "fraction": 1.5}, r"replay.fraction must be in \[0, 1\]"),
+      ("instance_noise", {"std": -0.1, "anneal_steps": 0}, "instance_noise.std must be >= 0"),
+      ("past_discriminators", {"count": -1, "every": 1},
+       "past_discriminators needs count >= 0"),
+      ("unrolled", {"steps": -2, "gradient": False}, "unrolled.steps must be >= 0"),
       ("d_penalties", ({"name": "r3", "weight": 1.0},), "Unknown penalty 'r3'"),
       ("d_penalties", ({"name": "r1"},), "needs 'weight'"),
       ("g_optimizer", {"name": "adam", "learning_rate": 1e-3, "decay": "step"},
