@@ -30,6 +30,7 @@ def test_resume_gives_the_same_parameters(request, tmp_path, config_name, num_de
   _assert_states_equal(straight, resumed)
 
 
+@pytest.mark.slow
 def test_checkpoints_keep_the_last_k_and_restore_without_a_target(digits_config, tmp_path):
   digits_config.num_train_steps = 8
   digits_config.checkpoint_every_steps = 2

@@ -77,6 +77,7 @@ def test_a_new_phase_starts_where_the_last_one_ended():
   assert early.shape == (4, *DATA_SHAPE) and np.all(np.abs(early) <= 1)
 
 
+@pytest.mark.slow
 def test_inference_draws_at_the_phase_and_alpha_last_trained():
   g, _, g_vars, _ = _pair()
   latents = jax.random.normal(jax.random.key(2), (4, 8))

@@ -242,6 +242,7 @@ def test_past_discriminators_train_under_jit_and_pmap(ring_config, loss, num_dev
   assert np.all(np.asarray(state.past_d.count) == 3)
 
 
+@pytest.mark.slow
 def test_the_bench_keeps_each_run_and_tabulates_seeds_with_their_medians(tmp_path, capsys):
   results = str(tmp_path / "runs.jsonl")
   trained = [bench.run("remedies", "ring8", "non_saturating + EMA G", seed, 3, 200)

@@ -143,6 +143,7 @@ def _tiny_words_config(tmp_path, **generator):
   return config
 
 
+@pytest.mark.slow
 def test_words_train_evaluate_and_write_text(tmp_path):
   config = _tiny_words_config(tmp_path)
   trainer.train_and_evaluate(config, str(tmp_path))
