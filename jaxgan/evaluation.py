@@ -109,7 +109,8 @@ def scales_picture(gan: GAN, g: Player, rng: jax.Array, num: int = 8) -> np.ndar
 
 class Extractor(Protocol):
   """A network whose features measure samples: `embed(samples) -> (features [n, d],
-  class probabilities [n, classes])`."""
+  class probabilities [n, classes])`. A classifier of the data's own classes (not
+  InceptionV3) also has `num_classes`."""
 
   def embed(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
