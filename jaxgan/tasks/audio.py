@@ -119,11 +119,11 @@ class Audio(Task):
       raise ConfigError("InceptionV3 measures images; audio is measured in the features of "
                         "jaxgan's audio classifier: set eval_features='classifier'.")
     self.config, self.sample_rate, self.length = config, sample_rate, length
-    clips, labels = load_clips(config.dataset, split="train", sample_rate=sample_rate,
-                               length=length, data_dir=data_dir(config))
+    self.clips, labels = load_clips(config.dataset, split="train", sample_rate=sample_rate,
+                                    length=length, data_dir=data_dir(config))
     classes = num_classes(config.dataset, sample_rate, data_dir(config)) if (
         config.conditional) else 0
-    self.dataset = data.array_dataset(config.dataset, clips, config.seed,
+    self.dataset = data.array_dataset(config.dataset, self.clips, config.seed,
                                       labels if classes else None, classes,
                                       transform=lambda x: x)
     self.spec = DataSpec(self.dataset.data_shape, classes)
@@ -133,10 +133,8 @@ class Audio(Task):
     clip_format = {"sample_rate": self.sample_rate, "length": self.length}
     extractor = feature_classifier(config.dataset, **clip_format, cache_dir=cache_dir,
                                    data_dir=data_dir(config))
-    real, _ = load_clips(config.dataset, split="train", data_dir=data_dir(config),
-                         **clip_format)
     return evaluation.FeatureEvaluator(
-        extractor, real, inception=False,
+        extractor, self.clips, inception=False,
         extra=lambda real, fake: {"spectrum_db": audio.spectrum_distance(real, fake)},
         description=f"({config.dataset} train split) in the features of jaxgan's audio "
                     f"classifier (test accuracy {extractor.test_accuracy:.3f}); spectrum_db: "

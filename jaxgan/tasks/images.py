@@ -75,15 +75,17 @@ class Images(Task):
                   with_labels=config.conditional)
     images, labels = loaded if config.conditional else (loaded, None)
     num_classes = data.num_classes(builder(name, folder)) if config.conditional else 0
-    self.dataset = data.array_dataset(
-        name, data.resize_images(images, config.image_size), config.seed, labels, num_classes,
-        transform=data.binarize if binarized else None)
+    self.images = data.resize_images(images, config.image_size)  # uint8, the training split.
+    self.dataset = data.array_dataset(name, self.images, config.seed, labels, num_classes,
+                                      transform=self._model_range)
     self.spec = DataSpec(self.dataset.data_shape, num_classes)
+
+  def _model_range(self, images: np.ndarray) -> np.ndarray:
+    return (data.binarize if self.binarized else data.to_model_range)(images)
 
   def evaluator(self, cache_dir: str) -> evaluation.FeatureEvaluator:
     config = self.config
-    real, _ = load_split(config.dataset, split="train", image_size=config.image_size,
-                         data_dir=data_dir(config), binarized=self.binarized)
+    real = self._model_range(self.images)  # The training split, as the models see it.
     measured = f"({config.dataset} train split)"
     if config.eval_features == "inception":
       return evaluation.FeatureEvaluator(
