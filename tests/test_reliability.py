@@ -254,7 +254,7 @@ def test_two_trainers_on_one_workdir(data_dir, tmp_path, digits_config):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("dataset", "ring8", "Unknown dataset 'ring8'.*--config.task"),
+    ("dataset", "ring8", "Unknown dataset 'ring8'. Known: sklearn_digits, mnist"),
     ("g_optimizer.learning_rate", -1.0, "learning_rate must be positive"),
     ("num_train_steps", 0, "num_train_steps must be positive"),
     ("g_optimizer.name", "adamm", "Unknown optimizer 'adamm'"),
