@@ -59,16 +59,19 @@ class Evaluator(abc.ABC):
     """What counting metrics count out of, e.g. `{"eval/modes": 8}`."""
     return {}
 
+  def _shown(self, name: str, value: float) -> str:
+    """`value` as printed: a count with what it counts out of (`7/8`)."""
+    return f"{value:.4g}" + (f"/{self.totals[name]}" if name in self.totals else "")
+
   def format(self, results: dict[str, float], num_samples: int) -> str:
     """`"on 2500 samples | modes 7/8 | high_quality 0.31 | ..."`: counts read as counts."""
-    values = [f"{name.removeprefix('eval/')} {value:.4g}" + (
-        f"/{self.totals[name]}" if name in self.totals else "") for name, value in results.items()]
+    values = [f"{name.removeprefix('eval/')} {self._shown(name, value)}"
+              for name, value in results.items()]
     return " | ".join([f"on {num_samples} samples", *values])
 
   def markdown(self, results: dict[str, float]) -> str:
     """The metrics as a Markdown table."""
-    rows = [f"| {name.removeprefix('eval/')} | {value:.4g}"
-            f"{'/' + str(self.totals[name]) if name in self.totals else ''} |"
+    rows = [f"| {name.removeprefix('eval/')} | {self._shown(name, value)} |"
             for name, value in results.items()]
     return "\n".join(["| metric | value |", "|---|---|", *rows])
 
