@@ -75,6 +75,11 @@ def base_config() -> ml_collections.ConfigDict:
   config.unrolled = ml_collections.ConfigDict({"steps": 0, "gradient": True})
   # G also trains against `count` past snapshots of D, one taken every `every` steps.
   config.past_discriminators = ml_collections.ConfigDict({"count": 0, "every": 100})
+  # Differentiable augmentation of every image D sees (jaxgan.augment): "none",
+  # "diffaugment" or "ada"; ADA's settings (p, adaptive, target, speed_images, interval) in
+  # augment_kwargs.
+  config.augment = "none"
+  config.augment_kwargs = ml_collections.ConfigDict()
   config.num_train_steps = 3000
   config.num_devices = 0  # 0: all local devices.
   # Several devices: "sharded" (jit over a device mesh; spans hosts, takes compiler options)

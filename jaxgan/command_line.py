@@ -20,7 +20,7 @@ from jaxgan.errors import ConfigError, did_you_mean
 
 # Config fields whose entries are keyword arguments of a component chosen by name.
 KWARGS_FIELDS = ("loss_kwargs", "generator", "discriminator", "g_optimizer", "d_optimizer",
-                 "task_kwargs")
+                 "task_kwargs", "augment_kwargs")
 
 
 @contextlib.contextmanager

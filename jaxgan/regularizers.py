@@ -198,3 +198,24 @@ def past_discriminators_push(ring: PastDiscriminators, params: Any, batch_stats:
   return PastDiscriminators(jax.tree.map(write, ring.params, params),
                             jax.tree.map(write, ring.batch_stats, batch_stats),
                             ring.count + take.astype(jnp.int32))
+
+
+class AdaptiveProbability(NamedTuple):
+  """ADA's augmentation probability `p` and the sum of `E[sign(D(real))]` over the steps
+  since `p` last moved (`signs`); kept inside the training state."""
+  p: Array
+  signs: Array
+
+
+def ada_update(ada: AdaptiveProbability, real_sign: Array, step: Array, *, images: int,
+               target: float, speed_images: int, interval: int) -> AdaptiveProbability:
+  """ADA's controller (Karras et al. 2020): adds this step's `real_sign` (the mean sign of
+  D's outputs on real images) to the sum; every `interval` steps (`step` counted from 1),
+  moves `p` by `sign(r_t - target) * images * interval / speed_images`, with `r_t` the
+  sum's mean and `images` those D judged per step, keeps it in [0, 1] and starts a new sum.
+  `p` can thus go from 0 to 1 in `speed_images` real images."""
+  signs = ada.signs + real_sign
+  due = step % interval == 0
+  r_t = signs / interval
+  moved = jnp.clip(ada.p + jnp.sign(r_t - target) * images * interval / speed_images, 0.0, 1.0)
+  return AdaptiveProbability(jnp.where(due, moved, ada.p), jnp.where(due, 0.0, signs))

@@ -54,6 +54,21 @@ class PastSnapshots:
 
 
 @dataclasses.dataclass(frozen=True)
+class Augment:
+  """Differentiable augmentation of every input of D (`transform` None: off; DiffAugment
+  and ADA are in jaxgan.augment). `transform(rng, images, p)` is applied with probability
+  `p`: fixed at `p`, or, when `adaptive` (ADA), moved every `interval` steps toward the
+  value at which the mean sign of D's outputs on real images is `target`, fast enough to
+  go from 0 to 1 in `speed_images` real images (`regularizers.ada_update`)."""
+  transform: Callable[[jax.Array, jax.Array, jax.Array], jax.Array] | None = None
+  p: float = 1.0
+  adaptive: bool = False
+  target: float = 0.6
+  speed_images: int = 500_000
+  interval: int = 4
+
+
+@dataclasses.dataclass(frozen=True)
 class GAN:
   """Everything about a GAN that training does not change.
 
@@ -67,7 +82,8 @@ class GAN:
   config: `d_penalties` (gradient penalties on D); `instance_noise` (Gaussian noise on D's
   inputs, annealed to 0); `label_flip_fraction`; `historical_averaging_weight` (both
   players); `replay` (a buffer of past samples mixed into D's fake batch); `g_ema_decay` (an
-  exponential moving average of G's weights, for sampling).
+  exponential moving average of G's weights, for sampling); `augment` (differentiable
+  augmentation of every input of D, its probability adapted in the state by ADA).
 
   `num_classes > 0` makes the GAN class-conditional: both models take labels, data
   batches are `(samples, labels)`, and fake samples get labels drawn uniformly, or with
@@ -121,6 +137,7 @@ class GAN:
   unrolled: Unrolled = Unrolled()
   past_discriminators: PastSnapshots = PastSnapshots()
   compute_dtype: str = "float32"
+  augment: Augment = Augment()
 
   def __post_init__(self):
     if self.compute_dtype not in COMPUTE_DTYPES:
@@ -156,6 +173,9 @@ class GAN:
     if past.count and self.schedule != "alternating":
       raise ConfigError("Past discriminators judge G in the alternating schedule; use "
                         "schedule='alternating', or set past_discriminators.count=0.")
+    if not 0.0 <= self.augment.p <= 1.0 or self.augment.interval < 1:
+      raise ConfigError(f"augment needs p in [0, 1] and interval >= 1, got p={self.augment.p}, "
+                        f"interval={self.augment.interval}.")
     if self.packing < 1:
       raise ConfigError(f"packing must be >= 1 (1: off), got {self.packing}.")
     if self.num_classes and self.packing > 1:
@@ -186,8 +206,8 @@ class Player:
 class GANState:
   """The whole training state: a pytree that jit, pmap and orbax take as it is.
 
-  `g_ema`, `replay` and `past_d` are None unless enabled in the `GAN`; `skipped_updates`
-  counts the steps whose update was dropped as non-finite.
+  `g_ema`, `replay`, `past_d` and `augment` (ADA's probability) are None unless enabled in
+  the `GAN`; `skipped_updates` counts the steps whose update was dropped as non-finite.
   """
   step: jax.Array
   g: Player
@@ -196,6 +216,7 @@ class GANState:
   g_ema: Player | None = None
   replay: regularizers.ReplayBuffer | None = None
   past_d: regularizers.PastDiscriminators | None = None
+  augment: regularizers.AdaptiveProbability | None = None
 
   @property
   def sampler(self) -> Player:
@@ -257,6 +278,10 @@ def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   if gan.past_discriminators.count:
     past_d = regularizers.past_discriminators(d.params, d.batch_stats,
                                               gan.past_discriminators.count)
+  augment = None
+  if gan.augment.adaptive:
+    augment = regularizers.AdaptiveProbability(jnp.asarray(gan.augment.p, jnp.float32),
+                                               jnp.zeros((), jnp.float32))
   return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d,
                   skipped_updates=jnp.zeros((), jnp.int32), g_ema=g_ema, replay=replay,
-                  past_d=past_d)
+                  past_d=past_d, augment=augment)

@@ -48,6 +48,10 @@ def _device_rng(rng: jax.Array, axis_name: str | None) -> jax.Array:
   return rng if axis_name is None else jax.random.fold_in(rng, lax.axis_index(axis_name))
 
 
+def _num_devices(axis_name: str | None) -> int:
+  return 1 if axis_name is None else lax.axis_size(axis_name)
+
+
 def _gather(x: jax.Array, axis_name: str | None) -> jax.Array:
   """All devices' `x` concatenated along axis 0."""
   return x if axis_name is None else lax.all_gather(x, axis_name, tiled=True)
@@ -57,17 +61,19 @@ class _Context(NamedTuple):
   """What every phase of one step needs besides parameters and data."""
   step: jax.Array
   noise_std: jax.Array | None  # Instance noise level, None when off.
+  augment_p: jax.Array  # The probability of augmenting each input of D (when on).
   axis_name: str | None
   model_kwargs: dict  # What G and D take in training besides their inputs: a growing
                       # model's phase and fade-in weight alpha; {} for the others.
 
 
-def _context(gan: GAN, step: jax.Array, axis_name: str | None) -> _Context:
-  noise_std = None
+def _context(gan: GAN, state: GANState, axis_name: str | None) -> _Context:
+  step, noise_std = state.step, None
   if gan.instance_noise.std:
     noise_std = regularizers.instance_noise_std(
         step, std=gan.instance_noise.std, anneal_steps=gan.instance_noise.anneal_steps)
-  return _Context(step, noise_std, axis_name,
+  augment_p = jnp.float32(gan.augment.p) if state.augment is None else state.augment.p
+  return _Context(step, noise_std, augment_p, axis_name,
                   {} if gan.growth is None else gan.growth.model_kwargs(step))
 
 
@@ -115,8 +121,11 @@ def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples:
 def _apply_d(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: Any,
              labels: jax.Array | None, *, train: bool = True,
              noise_rng: jax.Array | None = None) -> tuple[jax.Array, Any]:
-  """D's logits `[batch / packing]` (every D call, penalties' too), and its new statistics;
-  `noise_rng` feeds D's own randomness (WaveGAN's phase shuffle), if it has any."""
+  """D's logits `[batch / packing]` (every D call, penalties' too) on `samples` augmented
+  when augmentation is on, and its new statistics; `noise_rng` feeds the augmentation and
+  D's own randomness (WaveGAN's phase shuffle), if it has any."""
+  if gan.augment.transform is not None:
+    samples = gan.augment.transform(jax.random.fold_in(noise_rng, 2), samples, ctx.augment_p)
   if gan.packing > 1:
     samples = jax.tree.map(lambda x: regularizers.pack(x, gan.packing), samples)
   return _apply(gan.discriminator, gan.compute_dtype, d_params, d_stats, samples, labels,
@@ -157,7 +166,7 @@ def _g_loss(gan: GAN, ctx: _Context, judge: Player, past: regularizers.PastDiscr
 
   def past_loss(params, stats):
     logits = lambda x, labels: _apply_d(  # noqa: E731
-        gan, ctx, params, stats, x, labels, train=False)[0]
+        gan, ctx, params, stats, x, labels, train=False, noise_rng=jax.random.fold_in(rng, 2))[0]
     return _generator_adversarial_loss(gan, logits(fake, fake_labels),
                                        lambda: logits(real, real_labels))
 
@@ -256,6 +265,8 @@ def _d_metrics(gan: GAN, loss: jax.Array, real_logits: jax.Array, fake_logits: j
                "d/fake_prob": jnp.mean(jax.nn.sigmoid(fake_logits))}
   else:
     outputs = {"d/real_score": jnp.mean(real_logits), "d/fake_score": jnp.mean(fake_logits)}
+  if gan.augment.adaptive:  # ADA's overfitting signal.
+    outputs["aug/real_sign"] = jnp.mean(jnp.sign(real_logits))
   return {"d/loss": loss, **outputs, "d/grad_norm": optax.tree.norm(grads)}
 
 
@@ -323,8 +334,7 @@ def _step_inputs(gan: GAN, step: jax.Array, batch: Batch, rng: jax.Array,
   per_device_batch = samples.shape[0] // gan.n_critic
   real, real_labels = jax.tree.map(
       lambda x: x.reshape(gan.n_critic, per_device_batch, *x.shape[1:]), (samples, labels))
-  num_devices = 1 if axis_name is None else lax.axis_size(axis_name)
-  global_batch = per_device_batch * num_devices
+  global_batch = per_device_batch * _num_devices(axis_name)
   latents, fake_labels = _device_share(
       (step_latents(gan, rng, step, global_batch),
        step_labels(gan, rng, step, global_batch)), axis_name, axis=1)
@@ -428,10 +438,10 @@ def _g_regularized(gan: GAN, g: Player, grads: Any) -> tuple[Any, Metrics]:
 
 
 def _next_state(gan: GAN, state: GANState, g: Player, d: Player, fake: jax.Array,
-                axis_name: str | None) -> GANState:
+                metrics: Metrics, axis_name: str | None) -> GANState:
   """The state after both updates: the players with their statistics averaged over
   devices, and what follows them (parameter histories, G's EMA, the replay buffer, D's
-  snapshots)."""
+  snapshots, ADA's probability from the step's `metrics`, averaged over devices)."""
   # Running statistics are linear in the batch statistics, so one mean at the end
   # equals a mean after every update.
   g = g.replace(batch_stats=_pmean(g.batch_stats, axis_name))
@@ -450,8 +460,14 @@ def _next_state(gan: GAN, state: GANState, g: Player, d: Player, fake: jax.Array
   if past_d is not None:
     past_d = regularizers.past_discriminators_push(
         past_d, d.params, d.batch_stats, (state.step + 1) % gan.past_discriminators.every == 0)
+  augment = state.augment
+  if augment is not None:
+    augment = regularizers.ada_update(
+        augment, metrics["aug/real_sign"], state.step + 1,
+        images=fake.shape[0] * _num_devices(axis_name), target=gan.augment.target,
+        speed_images=gan.augment.speed_images, interval=gan.augment.interval)
   return GANState(step=state.step + 1, g=g, d=d, skipped_updates=state.skipped_updates,
-                  g_ema=g_ema, replay=replay, past_d=past_d)
+                  g_ema=g_ema, replay=replay, past_d=past_d, augment=augment)
 
 
 def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
@@ -470,11 +486,12 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   Returns:
     The new state and scalar metrics: `d/loss`, `d/real_prob` and `d/fake_prob` (mean D(x)
     and D(G(z)) before the last D update; for a critic, `d/real_score` and `d/fake_score`,
-    its mean outputs), `d/grad_norm`, `g/loss`, `g/grad_norm`, and one per regulariser that
-    is on.
+    its mean outputs), `d/grad_norm`, `g/loss`, `g/grad_norm`, one per regulariser that
+    is on, and with ADA its probability `aug/p` and signal `aug/real_sign` (mean sign of
+    D's outputs on real images).
   """
   inputs, g_rng = _step_inputs(gan, state.step, batch, rng, axis_name)
-  ctx = _context(gan, state.step, axis_name)
+  ctx = _context(gan, state, axis_name)
   g_stats, d = _critic_updates(gan, ctx, state, inputs)
 
   # One G forward pass serves D's last update and G's.
@@ -489,9 +506,11 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   g_grads = _pmean(g_grads, axis_name)
   g = _update(state.g, gan.g_optimizer, g_grads, g_stats)
 
-  new_state = _next_state(gan, state, g, d, fake, axis_name)
   metrics = _pmean(metrics | g_terms | {"g/loss": g_loss, "g/grad_norm": optax.tree.norm(g_grads)},
                    axis_name)
+  new_state = _next_state(gan, state, g, d, fake, metrics, axis_name)
+  if state.augment is not None:
+    metrics["aug/p"] = state.augment.p
   if gan.skip_nonfinite_updates:
     return _skip_if_nonfinite(state, new_state, metrics)
   return new_state, metrics

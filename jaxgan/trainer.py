@@ -18,6 +18,7 @@ import numpy as np
 import optax
 
 from jaxgan import (
+  augment,
   checkpointing,
   evaluation,
   growth,
@@ -131,6 +132,8 @@ def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
       unrolled=Unrolled(**config.unrolled.to_dict()),
       past_discriminators=PastSnapshots(**config.past_discriminators.to_dict()),
       compute_dtype=config.dtype,
+      augment=augment.from_config(config.augment, config.augment_kwargs.to_dict(), data_shape,
+                                  multi_scale=pair.real_inputs is not None),
       **real_inputs,
       growth=schedule,
   )
