@@ -25,6 +25,7 @@ from jaxgan import (
   pictures,
   sklearn_digits,  # noqa: F401  (registers the tfds builder)
 )
+from jaxgan.errors import ConfigError
 from jaxgan.tasks.base import DataSpec, Task, data_dir, task_kwargs
 
 BUNDLED = ("sklearn_digits",)
@@ -65,10 +66,21 @@ def feature_classifier(name: str, image_size: int, *, cache_dir: str,
                              name=name, seed=seed))
 
 
-class Images(Task):
-  """A tfds image dataset at `image_size` x `image_size` (see the module docstring)."""
+def training_rows(num: int, fraction: float) -> np.ndarray:
+  """The rows of a split of `num` examples that training on `fraction` of it reads: the
+  first `round(fraction * num)` of a fixed shuffle, the same for every seed."""
+  return np.sort(np.random.default_rng(0).permutation(num)[:max(1, round(fraction * num))])
 
-  def __init__(self, config: ml_collections.ConfigDict, *, binarized: bool = False):
+
+class Images(Task):
+  """A tfds image dataset at `image_size` x `image_size` (see the module docstring).
+  `fraction < 1` trains on that fraction of the training split (`training_rows`), for
+  limited-data studies; the evaluation still measures against the whole split."""
+
+  def __init__(self, config: ml_collections.ConfigDict, *, binarized: bool = False,
+               fraction: float = 1.0):
+    if not 0.0 < fraction <= 1.0:
+      raise ConfigError(f"task_kwargs.fraction must be in (0, 1], got {fraction}.")
     self.config, self.binarized = config, binarized
     name, folder = config.dataset, data_dir(config)
     loaded = read(name, split="train", data_dir=folder, download=config.download,
@@ -76,7 +88,9 @@ class Images(Task):
     images, labels = loaded if config.conditional else (loaded, None)
     num_classes = data.num_classes(builder(name, folder)) if config.conditional else 0
     self.images = data.resize_images(images, config.image_size)  # uint8, the training split.
-    self.dataset = data.array_dataset(name, self.images, config.seed, labels, num_classes,
+    rows = training_rows(len(self.images), fraction)
+    self.dataset = data.array_dataset(name, self.images[rows], config.seed,
+                                      None if labels is None else labels[rows], num_classes,
                                       transform=self._model_range)
     self.spec = DataSpec(self.dataset.data_shape, num_classes)
 
