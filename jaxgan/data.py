@@ -1,5 +1,6 @@
 """The input pipeline the kinds of data share (jaxgan.tasks): batches as a pure function of
-`(seed, step)`, and tfds datasets read through their random-access files.
+`(seed, step)`, from arrays in memory or streamed from random-access files through Grain,
+and tfds datasets read through their random-access files.
 
 A `Dataset` gives the batch of any step as a pure function of `(seed, step)`, so a resumed
 run reads exactly the batches an uninterrupted one would have. tfds datasets are read once
@@ -16,7 +17,7 @@ import logging
 import os
 import shutil
 import socket
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import jax
 import numpy as np
@@ -39,27 +40,63 @@ def array_dataset(name: str, images: np.ndarray, seed: int, labels: np.ndarray |
   [-1, 1]), in a fresh shuffle each epoch, with their `labels [n]` (of `num_classes` classes)
   if given."""
   transform = transform or to_model_range
-  num = len(images)
-
-  @functools.lru_cache(maxsize=2)
-  def epoch_order(epoch: int) -> np.ndarray:
-    return np.random.default_rng((seed, epoch)).permutation(num)
+  shuffled = epoch_shuffle(len(images), seed)
 
   def batch(step: int, batch_size: int, rows: np.ndarray | None = None) -> Batch:
-    positions = np.arange(step * batch_size, (step + 1) * batch_size)
-    epochs, offsets = np.divmod(positions, num)
-    indices = np.empty(batch_size, np.int64)
-    for epoch in np.unique(epochs):
-      here = epochs == epoch
-      indices[here] = epoch_order(int(epoch))[offsets[here]]
-    if rows is not None:
-      indices = indices[rows]
+    indices = shuffled(_positions(step, batch_size, rows))
     if labels is None:
       return transform(images[indices])
     return transform(images[indices]), labels[indices].astype(np.int32)
 
   example = transform(images[:1])
   return Dataset(name, example.shape[1:], batch, num_classes if labels is not None else 0)
+
+
+def epoch_shuffle(num: int, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+  """`shuffled(positions) -> indices`: position `p` of an endless stream over `num`
+  examples is example `shuffled(p)`, each epoch in a fresh shuffle of `(seed, epoch)`."""
+
+  @functools.lru_cache(maxsize=2)
+  def epoch_order(epoch: int) -> np.ndarray:
+    return np.random.default_rng((seed, epoch)).permutation(num)
+
+  def shuffled(positions: np.ndarray) -> np.ndarray:
+    epochs, offsets = np.divmod(positions, num)
+    indices = np.empty(len(positions), np.int64)
+    for epoch in np.unique(epochs):
+      here = epochs == epoch
+      indices[here] = epoch_order(int(epoch))[offsets[here]]
+    return indices
+
+  return shuffled
+
+
+def _positions(step: int, batch_size: int, rows: np.ndarray | None) -> np.ndarray:
+  """The stream positions of `step`'s batch, or of those `rows` of it."""
+  positions = np.arange(step * batch_size, (step + 1) * batch_size)
+  return positions if rows is None else positions[rows]
+
+
+def streamed_dataset(name: str, read: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                     size: int, seed: int, *, num_classes: int = 0, mirror: bool = False,
+                     transform: Callable[[np.ndarray], np.ndarray] | None = None) -> Dataset:
+  """Batches of `transform(images)` read from a random-access source of `size` uint8 images
+  (`read(indices [k]) -> (images [k, h, w, c], labels [k] or None)`), in a fresh shuffle
+  each epoch (`epoch_shuffle`), with their labels if `num_classes`.
+  `mirror` doubles the dataset with every image mirrored left-right. Only the rows a batch
+  needs are read: host memory does not grow with `size`."""
+  transform = transform or to_model_range
+  shuffled = epoch_shuffle(size * (2 if mirror else 1), seed)
+
+  def batch(step: int, batch_size: int, rows: np.ndarray | None = None) -> Batch:
+    indices = shuffled(_positions(step, batch_size, rows))
+    images, labels = read(indices % size)
+    mirrored = (indices >= size)[:, None, None, None]
+    images = transform(np.where(mirrored, images[:, :, ::-1], images))
+    return (images, labels.astype(np.int32)) if num_classes else images
+
+  example = transform(read(np.zeros(1, np.int64))[0])
+  return Dataset(name, example.shape[1:], batch, num_classes)
 
 
 def binarize(images: np.ndarray) -> np.ndarray:
@@ -160,13 +197,44 @@ def _prepared_offline(builder: tfds.core.DatasetBuilder) -> bool:
 
 
 def _read_split(builder: tfds.core.DatasetBuilder, split: str) -> list[dict]:
-  """Every example of a prepared split; ConfigError naming the folder if its files are damaged."""
-  try:
+  """Every example of a prepared split; DamagedDatasetError naming the folder if its files
+  are damaged."""
+  with _damage_named(builder):
     examples = builder.as_data_source(split=split)
     return examples.__getitems__(range(len(examples)))
+
+
+def _open_split(builder: tfds.core.DatasetBuilder, split: str) -> "ExampleSource":
+  """A prepared split read at random, its first and last examples read to check it."""
+  with _damage_named(builder):
+    examples = builder.as_data_source(split=split)
+    examples.__getitems__([0, len(examples) - 1])
+  return ExampleSource(builder, examples)
+
+
+@contextlib.contextmanager
+def _damage_named(builder: tfds.core.DatasetBuilder) -> Iterator[None]:
+  """Any failure to read `builder`'s prepared files as a DamagedDatasetError."""
+  try:
+    yield
   except Exception as e:  # pylint: disable=broad-except  Any read failure means damage.
     raise DamagedDatasetError(builder.name, builder.data_dir,
                               f"{type(e).__name__}: {str(e)[:160]}") from None
+
+
+class ExampleSource:
+  """A prepared tfds split read at random: `len()`, and `read(indices)`, its examples as
+  dicts of arrays; DamagedDatasetError if its files cannot be read."""
+
+  def __init__(self, builder: tfds.core.DatasetBuilder, examples: Any):
+    self.builder, self.examples = builder, examples
+
+  def __len__(self) -> int:
+    return len(self.examples)
+
+  def read(self, indices: np.ndarray) -> list[dict]:
+    with _damage_named(self.builder):
+      return self.examples.__getitems__([int(i) for i in indices])
 
 
 class DamagedDatasetError(DataError):
@@ -184,6 +252,20 @@ def examples(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: str
   """Every example of a split of `make_builder()`'s dataset, preparing it if allowed. A
   dataset prepared offline (bundled, or from files on disk) whose prepared files are damaged
   is prepared again."""
+  return _prepared(make_builder, split, download, _read_split)
+
+
+def example_source(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: str,
+                   download: bool) -> ExampleSource:
+  """A split of `make_builder()`'s dataset read at random (`examples` without reading it
+  all), preparing it as `examples` does."""
+  return _prepared(make_builder, split, download, _open_split)
+
+
+def _prepared(make_builder: Callable[[], tfds.core.DatasetBuilder], split: str, download: bool,
+              read: Callable[[tfds.core.DatasetBuilder, str], Any]) -> Any:
+  """`read(builder, split)` of the dataset, prepared if allowed, and prepared again if it
+  is made offline and its files are damaged."""
   builder = make_builder()
   if not builder.is_prepared():
     _prepare(builder, download=download)
@@ -191,7 +273,7 @@ def examples(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: str
     raise ConfigError(f"Dataset {builder.name!r} has no split {split!r}; it has "
                       f"{', '.join(builder.info.splits)}.")
   try:
-    return _read_split(builder, split)
+    return read(builder, split)
   except DamagedDatasetError as e:
     if not _prepared_offline(builder):
       raise
@@ -199,7 +281,7 @@ def examples(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: str
     shutil.rmtree(e.folder)
     builder = make_builder()
     _prepare(builder, download=False)
-    return _read_split(builder, split)
+    return read(builder, split)
 
 
 def load_images(make_builder: Callable[[], tfds.core.DatasetBuilder], *, split: str,

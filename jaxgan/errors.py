@@ -14,6 +14,11 @@ class DataError(ConfigError):
   file and the fix."""
 
 
+class NoEvaluation(ConfigError):
+  """Samples of this data cannot be measured with these settings; training goes on without
+  evaluations, the evaluate command stops. The message names the fix."""
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
   """`" Did you mean 'x'?"` for the known name closest to a misspelt `name`, else `""`."""
   close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)

@@ -13,10 +13,11 @@ Both multi-device layouts run the per-device step with `axis_name=AXIS`, whose
 import collections
 import dataclasses
 import functools
-import itertools
+import sys
 from typing import Any, Callable, Iterator
 
 import flax.jax_utils
+import grain
 import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
@@ -167,12 +168,21 @@ class Layout:
     the step; each process reads only its own rows."""
     total = batch_size * n_critic
     own_rows = self.own_rows(total, n_critic)
-    placed = (self.place_rows(dataset.batch(step, total, own_rows), total)
-              for step in itertools.count(start_step))
+    placed = (self.place_rows(batch, total) for batch in read_ahead(
+        lambda step: dataset.batch(step, total, own_rows), start_step))
     if self.parallelism == "pmap" and self.num_devices > 1:
       return flax.jax_utils.prefetch_to_device(placed, 2, self.devices)
     return placed
 
+
+
+def read_ahead(batch: Callable[[int], Any], start_step: int, *, threads: int = 2,
+               buffer: int = 4) -> Iterator[Any]:
+  """`batch(step)` for each step from `start_step` on, in order, read up to `buffer` steps
+  ahead by `threads` threads of a Grain pipeline while the devices train."""
+  steps = grain.MapDataset.range(start_step, sys.maxsize).map(batch)
+  return iter(steps.to_iter_dataset(
+      grain.ReadOptions(num_threads=threads, prefetch_buffer_size=buffer)))
 
 
 class StopVote:

@@ -30,7 +30,7 @@ from jaxgan import (
   regularizers,
   tasks,
 )
-from jaxgan.errors import ConfigError, check_kwargs
+from jaxgan.errors import ConfigError, NoEvaluation, check_kwargs
 from jaxgan.metric_writer import MetricWriter, NoWriter
 from jaxgan.state import GAN, GANState, InstanceNoise, PastSnapshots, Replay, Unrolled, init_state
 
@@ -137,6 +137,18 @@ def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
       **real_inputs,
       growth=schedule,
   )
+
+
+def _evaluator(config: ml_collections.ConfigDict, task: tasks.Task) -> tasks.Evaluator | None:
+  """The task's evaluator, or None when evaluation is off or cannot measure this data (said
+  in the log, with the fix)."""
+  if not config.eval_every_steps:
+    return None
+  try:
+    return task.evaluator(config.eval_cache_dir or evaluation.default_cache_dir())
+  except NoEvaluation as e:
+    log.warning("Training without evaluations: %s", e)
+    return None
 
 
 def _check_unrolled(config: ml_collections.ConfigDict) -> None:
@@ -343,9 +355,8 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
              os.path.abspath(workdir), start_step, config.num_train_steps)
     return state
 
-  evaluator = None
-  if config.eval_every_steps:
-    evaluator = task.evaluator(config.eval_cache_dir or evaluation.default_cache_dir())
+  evaluator = _evaluator(config, task)
+  if evaluator:
     metric_name, mode = evaluator.main_metric
     best_manager = checkpointing.make_manager(
         os.path.join(workdir, "best"), max_to_keep=1, best_metric=metric_name, best_mode=mode)
@@ -365,12 +376,15 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
   writer = MetricWriter(workdir, start_step) if _is_chief() else NoWriter()
   step_metrics = StepMetrics(manager, check_finite=not gan.skip_nonfinite_updates)
   stop_vote = parallel.StopVote()
-  last_log_time, last_log_step = time.perf_counter(), start_step
+  last_log_time, last_log_step, waited = time.perf_counter(), start_step, 0.0
   try:
     for step in range(start_step + 1, config.num_train_steps + 1):
       if step_fn is None or gan.growth and gan.growth.phase_at(step - 1) != phase:
         step_fn, phase = _compile_phase(gan, step - 1, layout, dataset.data_shape)
-      state, metrics = step_fn(state, next(train_iter), step_rng)
+      waited_from = time.perf_counter()
+      batch = next(train_iter)
+      waited += time.perf_counter() - waited_from
+      state, metrics = step_fn(state, batch, step_rng)
       step_metrics.add(step, single(metrics))
       is_last = step == config.num_train_steps
       stopping = _stop_signal(stop, stop_vote)
@@ -383,7 +397,8 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
         summary = step_metrics.means(step)
         now = time.perf_counter()
         summary["steps_per_s"] = (step - last_log_step) / (now - last_log_time)
-        last_log_time, last_log_step = now, step
+        summary["input_wait"] = waited / (now - last_log_time)  # Time spent waiting for data.
+        last_log_time, last_log_step, waited = now, step, 0.0
         writer.write(step, summary)
         log.info("step %d/%d | %s | %s left", step, config.num_train_steps,
                  " | ".join(f"{k} {v:.4g}" for k, v in summary.items()),

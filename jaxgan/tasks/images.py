@@ -1,34 +1,41 @@
-"""Images: tfds image datasets (the bundled digits offline; mnist, cifar10 and any other tfds
-image dataset with internet), resized to `config.image_size`, held as uint8 and scaled to
-[-1, 1] per batch (or thresholded to {-1, 1}: `task_kwargs.binarized`).
+"""Images: a folder of image files (`config.dataset` a path; jaxgan.image_folder) or a tfds
+image dataset (the bundled digits offline; mnist, cifar10 and any other with internet),
+prepared once as square images of `config.image_size` (jaxgan.prepared_images) and streamed
+from disk a batch at a time, scaled to [-1, 1] (or thresholded to {-1, 1}:
+`task_kwargs.binarized`).
 
 Measured in the features of jaxgan's digits-style classifier trained once on the real
-training split (`eval/fd_classifier`), or of InceptionV3 (`eval_features="inception"`: the
-standard `eval/fid`). Sample grids are PNG; an evaluation adds a latent interpolation and,
+training split (a folder's: by subfolder; `eval/fd_classifier`), or of InceptionV3
+(`eval_features="inception"`: the standard `eval/fid`), against up to `REAL_SAMPLES` real
+images. Sample grids are PNG; an evaluation adds a latent interpolation and,
 for a multi-scale generator, every scale.
 """
 
 import functools
 import os
-from typing import Any
+from typing import Any, Iterator
 
 import jax
 import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
+from PIL import Image
 
 from jaxgan import (
   classifier,
   data,
   evaluation,
+  image_folder,
   inception,
   pictures,
+  prepared_images,
   sklearn_digits,  # noqa: F401  (registers the tfds builder)
 )
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, NoEvaluation
 from jaxgan.tasks.base import DataSpec, Task, data_dir, task_kwargs
 
 BUNDLED = ("sklearn_digits",)
+REAL_SAMPLES = 10_000  # The most real images samples are measured against.
 DOWNLOADABLE = ("mnist", "fashion_mnist", "cifar10")
 
 
@@ -72,46 +79,107 @@ def training_rows(num: int, fraction: float) -> np.ndarray:
   return np.sort(np.random.default_rng(0).permutation(num)[:max(1, round(fraction * num))])
 
 
+def is_folder(name: str) -> bool:
+  """Whether `config.dataset` names a folder of images rather than a tfds dataset."""
+  return os.sep in name or os.path.isdir(name)
+
+
+def open_tfds(name: str, *, split: str, size: int, data_dir_: str | None, download: bool,
+              prepared_root: str) -> prepared_images.PreparedSource:
+  """A split of tfds image dataset `name` at `size` x `size` (`image_folder.square`),
+  prepared for streaming in `prepared_root` on first use (the tfds dataset too, if it is
+  bundled or `download` allows)."""
+  examples = data.example_source(lambda: builder(name, data_dir_), split=split,
+                                 download=download)
+  info = examples.builder.info
+  label = info.features["label"] if "label" in info.features else None
+  classes = list(label.names) if isinstance(label, tfds.features.ClassLabel) else []
+
+  def loaded(index: int, example: dict) -> prepared_images.Loaded:
+    image = example["image"] if example["image"].ndim == 3 else example["image"][..., None]
+    pil = Image.fromarray(image[..., 0]) if image.shape[-1] == 1 else Image.fromarray(image)
+    return prepared_images.Loaded(f"{name}[{index}]", classes[example["label"]] if classes else "",
+                                  np.asarray(image_folder.square(pil.convert("RGB"), size)),
+                                  grey=image.shape[-1] == 1)
+
+  def load() -> Iterator[list[prepared_images.Loaded]]:
+    for start in range(0, len(examples), image_folder.CHUNK):
+      indices = np.arange(start, min(start + image_folder.CHUNK, len(examples)))
+      yield [loaded(i, example) for i, example in zip(indices, examples.read(indices))]
+
+  prepared = prepared_images.prepare(
+      os.path.join(prepared_root, f"{info.name}-{info.version}-{split}-{size}px"),
+      f"{info.full_name}/{split}/{len(examples)}", load, total=len(examples),
+      description=f"Preparing {name} ({split}) at {size}px", classes=classes)
+  return prepared_images.PreparedSource(prepared, size)
+
+
 class Images(Task):
-  """A tfds image dataset at `image_size` x `image_size` (see the module docstring).
+  """An image dataset at `image_size` x `image_size`, streamed (see the module docstring).
   `fraction < 1` trains on that fraction of the training split (`training_rows`), for
-  limited-data studies; the evaluation still measures against the whole split."""
+  limited-data studies; the evaluation still measures against the whole split. `mirror`
+  doubles the training set with its left-right mirror images."""
 
   def __init__(self, config: ml_collections.ConfigDict, *, binarized: bool = False,
-               fraction: float = 1.0):
+               fraction: float = 1.0, mirror: bool = False):
     if not 0.0 < fraction <= 1.0:
       raise ConfigError(f"task_kwargs.fraction must be in (0, 1], got {fraction}.")
     self.config, self.binarized = config, binarized
-    name, folder = config.dataset, data_dir(config)
-    loaded = read(name, split="train", data_dir=folder, download=config.download,
-                  with_labels=config.conditional)
-    images, labels = loaded if config.conditional else (loaded, None)
-    num_classes = data.num_classes(builder(name, folder)) if config.conditional else 0
-    self.images = data.resize_images(images, config.image_size)  # uint8, the training split.
-    rows = training_rows(len(self.images), fraction)
-    self.dataset = data.array_dataset(name, self.images[rows], config.seed,
-                                      None if labels is None else labels[rows], num_classes,
-                                      transform=self._model_range)
+    self.source = _source(config)
+    num_classes = _num_classes(config, self.source) if config.conditional else 0
+    rows = training_rows(len(self.source), fraction)
+    self.dataset = data.streamed_dataset(
+        config.dataset, lambda indices: self.source.read(rows[indices]), len(rows),
+        config.seed, num_classes=num_classes, mirror=mirror, transform=self._model_range)
     self.spec = DataSpec(self.dataset.data_shape, num_classes)
+
+  def real_images(self, limit: int = REAL_SAMPLES) -> np.ndarray:
+    """Up to `limit` images of the whole training split (a fixed choice), as the models
+    see them: what samples are measured against."""
+    rows = training_rows(len(self.source), min(1.0, limit / len(self.source)))
+    return self._model_range(self.source.read(rows)[0])
 
   def _model_range(self, images: np.ndarray) -> np.ndarray:
     return (data.binarize if self.binarized else data.to_model_range)(images)
 
   def evaluator(self, cache_dir: str) -> evaluation.FeatureEvaluator:
     config = self.config
-    real = self._model_range(self.images)  # The training split, as the models see it.
-    measured = f"({config.dataset} train split)"
+    real = self.real_images()
+    measured = f"({config.dataset}{'' if is_folder(config.dataset) else ' train split'})"
     if config.eval_features == "inception":
       return evaluation.FeatureEvaluator(
           inception.InceptionFeatures(inception.load(config.eval_inception_weights)), real,
           description=f"{measured} in InceptionV3 pool features (pytorch-fid weights from "
                       f"{config.eval_inception_weights})", inception=True)
-    extractor = feature_classifier(config.dataset, config.image_size, cache_dir=cache_dir,
-                                   data_dir=data_dir(config))
+    extractor = self._classifier(cache_dir)
     return evaluation.FeatureEvaluator(
         extractor, real, inception=False,
         description=f"{measured} in the features of jaxgan's classifier (test accuracy "
                     f"{extractor.test_accuracy:.3f})")
+
+  def _classifier(self, cache_dir: str) -> classifier.Classifier:
+    """jaxgan's classifier of this dataset: of a tfds dataset, trained on its train split;
+    of a folder, on up to `REAL_SAMPLES` of its images (a tenth held out), by subfolder."""
+    config = self.config
+    if not is_folder(config.dataset):
+      return feature_classifier(config.dataset, config.image_size, cache_dir=cache_dir,
+                                data_dir=data_dir(config))
+    prepared = self.source.prepared
+    if not prepared.classes:
+      raise NoEvaluation(
+          f"{config.dataset} has no subfolders to be its classes, so jaxgan's classifier "
+          f"cannot be trained to measure samples of it: set --config.eval_features=inception "
+          f"(with --config.eval_inception_weights), or --config.eval_every_steps=0.")
+    rows = training_rows(len(self.source), min(1.0, REAL_SAMPLES / len(self.source)))
+    images, labels = self.source.read(rows)
+    images, held_out = self._model_range(images), len(rows) // 10
+    return classifier.load_or_train(
+        os.path.join(cache_dir, f"{os.path.basename(prepared.path)}-{prepared.fingerprint[:8]}"),
+        classifier.LeNet,
+        lambda: classifier.fit(classifier.LeNet(len(prepared.classes)),
+                               (images[held_out:], labels[held_out:]),
+                               (images[:held_out], labels[:held_out]),
+                               name=config.dataset, seed=0))
 
   def picture(self, samples: np.ndarray, cols: int | None) -> np.ndarray:
     return pictures.image_grid(samples, cols)
@@ -132,6 +200,32 @@ class Images(Task):
     if scales is not None:
       pictures.save_png(os.path.join(out_dir, "scales.png"), scales)
     return {}
+
+
+def _source(config: ml_collections.ConfigDict) -> prepared_images.PreparedSource:
+  """The training split of the config's dataset (a folder of images, or a tfds dataset),
+  prepared for streaming."""
+  prepared_root = os.path.join(data_dir(config) or tfds.core.constants.DATA_DIR,
+                               "jaxgan_prepared")
+  if is_folder(config.dataset):
+    return image_folder.open_folder(config.dataset, size=config.image_size,
+                                    prepared_root=prepared_root)
+  return open_tfds(config.dataset, split="train", size=config.image_size,
+                   data_dir_=data_dir(config), download=config.download,
+                   prepared_root=prepared_root)
+
+
+def _num_classes(config: ml_collections.ConfigDict,
+                 source: prepared_images.PreparedSource) -> int:
+  """The classes a conditional GAN is trained on: a tfds dataset's labels, a folder's
+  subfolders; ConfigError if there are none."""
+  if not source.prepared.classes:
+    folder = is_folder(config.dataset)
+    what = "has no subfolders to be its classes" if folder else "has no class labels"
+    fix = ", or put each class's images in a subfolder of its own" if folder else ""
+    raise ConfigError(f"{config.dataset} {what}, so it cannot train a conditional GAN; set "
+                      f"conditional=False{fix}.")
+  return len(source.prepared.classes)
 
 
 def build(config: ml_collections.ConfigDict) -> Images:
