@@ -147,7 +147,7 @@ def _unroll_setup(ring_config, steps: int, gradient: bool = True):
 def test_unrolled_discriminator_equals_explicit_updates(ring_config):
   gan, state, real, latents = _unroll_setup(ring_config, steps=3)
   fake = step.generate(gan, state.g, latents)
-  ctx = step._context(gan, jnp.zeros((), jnp.int32), None)
+  ctx = step._context(gan, state, None)
   rng = jax.random.key(3)
   judge = step.unrolled(gan, ctx, state.d, real, None, fake, None, rng)
   explicit = state.d
@@ -211,7 +211,7 @@ def test_past_discriminators_ring_and_loss(ring_config):
     jax.tree.map(np.testing.assert_array_equal,
                  jax.tree.map(lambda x, s=slot: x[s], state.past_d.params), d_after[taken_after])
 
-  ctx = step._context(gan, jnp.zeros((), jnp.int32), None)
+  ctx = step._context(gan, state, None)
   real, fake = dataset.batch(9, 8), jax.random.normal(jax.random.key(2), (8, 2))
   one_taken = state.past_d._replace(count=jnp.ones((), jnp.int32))
   mean_loss, _ = step._g_loss(gan, ctx, state.d, one_taken, real, None, fake, None,
