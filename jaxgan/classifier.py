@@ -94,6 +94,7 @@ def fit(model: nn.Module, train_split: tuple[np.ndarray, np.ndarray],
     return optax.apply_updates(params, updates), opt_state
 
   rng = np.random.default_rng(seed)
+  batch_size = min(batch_size, len(images))  # A split smaller than a batch is one batch.
   for _ in tqdm.trange(epochs, desc=f"Training the {name} feature classifier", unit="epoch",
                        mininterval=1.0):
     order = rng.permutation(len(images))

@@ -13,6 +13,7 @@ from PIL import Image
 
 from jaxgan import image_folder, tasks, trainer
 from jaxgan.errors import ConfigError, DataError
+from jaxgan.tasks import images as images_task
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -202,3 +203,18 @@ def test_train_py_trains_on_a_folder(tmp_path):
   assert 0 <= rows[0]["input_wait"] < 1
   (prepared,) = os.listdir(tmp_path / "tfds" / "jaxgan_prepared")
   assert prepared.startswith("images-") and prepared.endswith("-8px")
+
+
+def test_limited_data_takes_a_fixed_part_of_the_split_or_k_images_a_class(digits_config):
+  labels = np.repeat(np.arange(3), [5, 7, 9])
+  chosen = images_task.rows_per_class(labels, 4, seed=1)
+  assert np.bincount(labels[chosen]).tolist() == [4, 4, 4]
+  np.testing.assert_array_equal(chosen, images_task.rows_per_class(labels, 4, seed=1))
+  assert not np.array_equal(chosen, images_task.rows_per_class(labels, 4, seed=2))
+  assert len(images_task.training_rows(1437, 0.1)) == 144
+
+  digits_config.conditional = True
+  digits_config.task_kwargs.per_class = 2
+  task = tasks.from_config(digits_config)
+  seen = np.concatenate([task.dataset.batch(step, 5)[1] for step in range(8)])
+  assert np.bincount(seen).tolist() == [4] * 10  # 20 images, each read twice in 40.

@@ -79,6 +79,13 @@ def training_rows(num: int, fraction: float) -> np.ndarray:
   return np.sort(np.random.default_rng(0).permutation(num)[:max(1, round(fraction * num))])
 
 
+def rows_per_class(labels: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
+  """The first `per_class` rows of each class (`labels [n]`) in a shuffle of `seed`."""
+  order = np.random.default_rng(seed).permutation(len(labels))
+  chosen = [order[labels[order] == c][:per_class] for c in np.unique(labels)]
+  return np.sort(np.concatenate(chosen))
+
+
 def is_folder(name: str) -> bool:
   """Whether `config.dataset` names a folder of images rather than a tfds dataset."""
   return os.sep in name or os.path.isdir(name)
@@ -116,18 +123,23 @@ def open_tfds(name: str, *, split: str, size: int, data_dir_: str | None, downlo
 
 class Images(Task):
   """An image dataset at `image_size` x `image_size`, streamed (see the module docstring).
-  `fraction < 1` trains on that fraction of the training split (`training_rows`), for
-  limited-data studies; the evaluation still measures against the whole split. `mirror`
+  `fraction < 1` trains on that fraction of the training split (`training_rows`), and
+  `per_class > 0` on that many images of each class (`rows_per_class` with
+  `subset_seed`), for limited-data studies; the evaluation still measures against the
+  whole split. `mirror`
   doubles the training set with its left-right mirror images."""
 
   def __init__(self, config: ml_collections.ConfigDict, *, binarized: bool = False,
-               fraction: float = 1.0, mirror: bool = False):
+               fraction: float = 1.0, per_class: int = 0, subset_seed: int = 0,
+               mirror: bool = False):
     if not 0.0 < fraction <= 1.0:
       raise ConfigError(f"task_kwargs.fraction must be in (0, 1], got {fraction}.")
     self.config, self.binarized = config, binarized
     self.source = _source(config)
     num_classes = _num_classes(config, self.source) if config.conditional else 0
     rows = training_rows(len(self.source), fraction)
+    if per_class:
+      rows = rows_per_class(self.source.prepared.labels, per_class, subset_seed)
     self.dataset = data.streamed_dataset(
         config.dataset, lambda indices: self.source.read(rows[indices]), len(rows),
         config.seed, num_classes=num_classes, mirror=mirror, transform=self._model_range)
