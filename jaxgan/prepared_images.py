@@ -122,8 +122,11 @@ def _write(path: str, fingerprint: str, chunks: Iterable[list[Loaded]], *, total
              "skipped": skipped[:SHOWN_SKIPPED]}
     with open(os.path.join(staging, "index.json"), "w") as f:
       json.dump(index, f, indent=1)
-    shutil.rmtree(path, ignore_errors=True)
-    os.replace(staging, path)
+    if read_index(path, fingerprint) is None:  # Another process may have finished first.
+      shutil.rmtree(path, ignore_errors=True)
+      os.replace(staging, path)
+    else:
+      shutil.rmtree(staging)
   except BaseException:
     shutil.rmtree(staging, ignore_errors=True)
     raise

@@ -111,6 +111,11 @@ CASES = {
     "cosine_decay": ("ring", dict(g_optimizer__decay="cosine", d_optimizer__decay="linear"),
                      ("jit",)),
     "bfloat16": ("digits", dict(dtype="bfloat16"), ("jit",)),
+    "diffaugment_r1": ("digits", dict(augment="diffaugment", d_penalties=(
+        {"name": "r1", "weight": 1.0},)), ("jit", "pmap")),
+    "ada": ("digits", dict(augment="ada", augment_kwargs={"p": 0.5, "speed_images": 100,
+                                                          "interval": 1}),
+            ("jit", "pmap", "sharded")),
 }
 
 
