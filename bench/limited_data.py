@@ -18,6 +18,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -41,7 +42,7 @@ def _flags(fraction: float, augment: str, seed: int, args: argparse.Namespace) -
            "checkpoint_every_steps": args.steps}
   if augment == "ada":
     flags["augment_kwargs.speed_images"] = args.ada_speed
-  return [f"--config.{name}={value}" for name, value in flags.items()]
+  return [f"--config.{name}={value}" for name, value in flags.items()] + shlex.split(args.extra)
 
 
 def _evaluations(workdir: str) -> dict[int, float]:
@@ -55,9 +56,10 @@ def _evaluations(workdir: str) -> dict[int, float]:
 
 
 def _run(fraction: float, augment: str, seed: int, args: argparse.Namespace) -> dict[int, float]:
-  workdir = os.path.join(args.out, f"{fraction}_{augment}_{seed}")
+  name = f"{fraction}_{augment.replace(' ', '_')}_{seed}"
+  workdir = os.path.join(args.out, name)
   if args.steps not in _evaluations(workdir):
-    log = open(os.path.join(args.out, f"{fraction}_{augment}_{seed}.log"), "w")
+    log = open(os.path.join(args.out, f"{name}.log"), "w")
     subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), "--config",
                     os.path.join(ROOT, "configs/default.py"), "--workdir", workdir,
                     *_flags(fraction, augment, seed, args)], check=True, stdout=log,
@@ -112,6 +114,8 @@ def main() -> None:
   parser.add_argument("--ada-speed", type=int, default=100_000)
   parser.add_argument("--jobs", type=int, default=2)
   parser.add_argument("--out", default="runs/limited_data")
+  parser.add_argument("--extra", default="",
+                      help="more train.py flags for every run, e.g. --extra=--config.g_ema_decay=0")
   parser.add_argument("--plot", default="", help="PNG path (default: OUT/limited_data.png)")
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)

@@ -112,16 +112,25 @@ def rotate90(rng: jax.Array, images: jax.Array) -> jax.Array:
   return rotated
 
 
-def diffaugment(rng: jax.Array, images: jax.Array, p: jax.Array | None = None) -> jax.Array:
-  """DiffAugment's colour, translation and cutout on every sample (`p` is unused: every
-  transform is always on), with the paper's ranges."""
+DIFFAUGMENT_POLICY = ("color", "translation", "cutout")
+
+
+def diffaugment(rng: jax.Array, images: jax.Array, p: jax.Array | None = None,
+                policy: tuple[str, ...] = DIFFAUGMENT_POLICY) -> jax.Array:
+  """DiffAugment's transforms named in `policy` ("color": brightness, saturation and
+  contrast; "translation"; "cutout") on every sample, with the paper's ranges (`p` is
+  unused: every transform is always on)."""
   del p
   keys = jax.random.split(rng, 5)
-  images = brightness(keys[0], images, 0.5)
-  images = saturation(keys[1], images, 0.0, 2.0)
-  images = contrast(keys[2], images, 0.5, 1.5)
-  images = translation(keys[3], images, 0.125, mode="constant")
-  return cutout(keys[4], images, 0.5)
+  if "color" in policy:
+    images = brightness(keys[0], images, 0.5)
+    images = saturation(keys[1], images, 0.0, 2.0)
+    images = contrast(keys[2], images, 0.5, 1.5)
+  if "translation" in policy:
+    images = translation(keys[3], images, 0.125, mode="constant")
+  if "cutout" in policy:
+    images = cutout(keys[4], images, 0.5)
+  return images
 
 
 def ada(rng: jax.Array, images: jax.Array, p: jax.Array) -> jax.Array:
@@ -157,8 +166,13 @@ def _none() -> Augment:
   return Augment()
 
 
-def _diffaugment() -> Augment:
-  return Augment(diffaugment, p=1.0)
+def _diffaugment(policy: tuple[str, ...] = DIFFAUGMENT_POLICY) -> Augment:
+  """DiffAugment with the transforms of `policy` (some of "color", "translation", "cutout")."""
+  unknown = set(policy) - set(DIFFAUGMENT_POLICY)
+  if unknown or not policy:
+    raise ConfigError(f"augment_kwargs.policy takes some of {', '.join(DIFFAUGMENT_POLICY)}; "
+                      f"got {tuple(policy)}.")
+  return Augment(functools.partial(diffaugment, policy=tuple(policy)), p=1.0)
 
 
 def _ada(p: float = 0.0, adaptive: bool = True, target: float = 0.6,

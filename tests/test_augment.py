@@ -224,3 +224,12 @@ def test_augmenting_what_is_not_an_image_is_a_config_error(ring_config):
   ring_config.augment = "diffaugment"
   with pytest.raises(ConfigError, match="transforms images"):
     trainer.build_gan(ring_config, tasks.DataSpec((2,)))
+
+
+def test_a_diffaugment_policy_applies_only_the_transforms_it_names():
+  transform = augment.AUGMENTS["diffaugment"](policy=("translation",)).transform
+  images = _images()
+  moved = np.asarray(transform(KEY, images, 1.0))
+  assert set(moved.ravel().tolist()) <= set(np.asarray(images).ravel().tolist()) | {0.0}
+  with pytest.raises(ConfigError, match="policy takes some of color, translation, cutout"):
+    augment.AUGMENTS["diffaugment"](policy=("colour",))
