@@ -73,7 +73,8 @@ def _table(results: dict, args: argparse.Namespace) -> str:
   lines = [f"| data | augment | final FID (step {args.steps:,}) | best FID | final / best "
            f"| final vs none |", "|---|---|---|---|---|---|"]
   for fraction in args.fractions:
-    none_final = np.mean([results[fraction, "none", s][args.steps] for s in args.seeds])
+    none_final = (np.mean([results[fraction, "none", s][args.steps] for s in args.seeds])
+                  if "none" in args.augments else np.nan)
     for augment in args.augments:
       runs = [results[fraction, augment, seed] for seed in args.seeds]
       final = np.array([run[args.steps] for run in runs])
@@ -81,7 +82,7 @@ def _table(results: dict, args: argparse.Namespace) -> str:
       change = (final.mean() / none_final - 1) * 100
       lines.append(f"| {fraction:.0%} | {augment} | {final.mean():.1f} ± {final.std():.1f} | "
                    f"{best.mean():.1f} ± {best.std():.1f} | {np.mean(final / best):.2f} | "
-                   f"{'' if augment == 'none' else f'{change:+.0f}%'} |")
+                   f"{'' if np.isnan(change) or augment == 'none' else f'{change:+.0f}%'} |")
   return "\n".join(lines)
 
 
@@ -120,6 +121,8 @@ def main() -> None:
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
   grid = [(f, a, s) for f in args.fractions for a in args.augments for s in args.seeds]
+  print(f"{len(grid)} runs of {args.steps:,} steps, {args.jobs} at a time, in {args.out}",
+        flush=True)
   # The first run trains the digits classifier the evaluations share; the rest then in parallel.
   results = {grid[0]: _run(*grid[0], args)}
   with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:

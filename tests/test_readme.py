@@ -48,6 +48,14 @@ COMMANDS = {
     ".venv/bin/python train.py --config.d_penalties=\"({'name': 'r1', 'weight': 1.0, 'every': "
     "4},)\" --workdir runs/r1": TRAINING,
     "make bench-setup": "skip: installs PyTorch into the environment these tests run in",
+    ".venv/bin/python train.py --config.dataset=/path/to/images --config.image_size=64":
+        "skip: a folder of your images (tests/test_image_folder.py runs train.py on one)",
+    ".venv/bin/python bench/streaming.py": r"\| data \| files \|",
+    ".venv/bin/python train.py --config.augment=diffaugment": TRAINING,
+    ".venv/bin/python bench/limited_data.py": r"27 runs of 4,000 steps",
+    ".venv/bin/python bench/limited_data.py --fractions 0.1 --seeds 0 --steps 9000 "
+    "--augments none ada --extra=--config.g_ema_decay=0": r"2 runs of 9,000 steps",
+    ".venv/bin/python bench/gan_augmentation.py": r"k=5 seed=0 real: ",
     ".venv/bin/python bench/compare.py": r"\| model \| batch \|",
     ".venv/bin/python bench/compare.py --quick --json out.json": r"\| model \| batch \|",
     ".venv/bin/python bench/conv_layers.py --model dcgan32": r"\| layer \| size \|",
