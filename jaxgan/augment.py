@@ -166,8 +166,11 @@ def _none() -> Augment:
   return Augment()
 
 
-def _diffaugment(policy: tuple[str, ...] = DIFFAUGMENT_POLICY) -> Augment:
-  """DiffAugment with the transforms of `policy` (some of "color", "translation", "cutout")."""
+def _diffaugment(policy: tuple[str, ...] | str = DIFFAUGMENT_POLICY) -> Augment:
+  """DiffAugment with the transforms of `policy`: some of "color", "translation" and
+  "cutout", as a tuple or comma-separated (`--config.augment_kwargs.policy=color,cutout`)."""
+  if isinstance(policy, str):
+    policy = tuple(name.strip() for name in policy.split(",") if name.strip())
   unknown = set(policy) - set(DIFFAUGMENT_POLICY)
   if unknown or not policy:
     raise ConfigError(f"augment_kwargs.policy takes some of {', '.join(DIFFAUGMENT_POLICY)}; "

@@ -231,5 +231,7 @@ def test_a_diffaugment_policy_applies_only_the_transforms_it_names():
   images = _images()
   moved = np.asarray(transform(KEY, images, 1.0))
   assert set(moved.ravel().tolist()) <= set(np.asarray(images).ravel().tolist()) | {0.0}
+  np.testing.assert_array_equal(
+      augment.AUGMENTS["diffaugment"](policy="translation").transform(KEY, images, 1.0), moved)
   with pytest.raises(ConfigError, match="policy takes some of color, translation, cutout"):
     augment.AUGMENTS["diffaugment"](policy=("colour",))
