@@ -121,7 +121,7 @@ def main() -> None:
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
   grid = [(f, a, s) for f in args.fractions for a in args.augments for s in args.seeds]
-  print(f"{len(grid)} runs of {args.steps:,} steps, {args.jobs} at a time, in {args.out}",
+  print(f"{len(grid)} run(s) of {args.steps:,} steps, {args.jobs} at a time, in {args.out}",
         flush=True)
   # The first run trains the digits classifier the evaluations share; the rest then in parallel.
   results = {grid[0]: _run(*grid[0], args)}

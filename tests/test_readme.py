@@ -52,9 +52,12 @@ COMMANDS = {
         "skip: a folder of your images (tests/test_image_folder.py runs train.py on one)",
     ".venv/bin/python bench/streaming.py": r"\| data \| files \|",
     ".venv/bin/python train.py --config.augment=diffaugment": TRAINING,
-    ".venv/bin/python bench/limited_data.py": r"27 runs of 4,000 steps",
-    ".venv/bin/python bench/limited_data.py --fractions 0.1 --seeds 0 --steps 9000 "
-    "--augments none ada --extra=--config.g_ema_decay=0": r"2 runs of 9,000 steps",
+    ".venv/bin/python bench/limited_data.py": r"27 run\(s\) of 4,000 steps",
+    ".venv/bin/python bench/limited_data.py --fractions 0.1 --seeds 0 --extra=\"--config."
+    "g_ema_decay=0 --config.d_penalties=()\" --out runs/limited_plain":
+        r"3 run\(s\) of 4,000 steps",
+    ".venv/bin/python bench/limited_data.py --fractions 1.0 --seeds 0 --steps 9000 "
+    "--eval-every 1000 --augments none --out runs/limited_long": r"1 run\(s\) of 9,000 steps",
     ".venv/bin/python bench/gan_augmentation.py": r"k=5 seed=0 real: ",
     ".venv/bin/python bench/compare.py": r"\| model \| batch \|",
     ".venv/bin/python bench/compare.py --quick --json out.json": r"\| model \| batch \|",
