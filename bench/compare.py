@@ -227,40 +227,70 @@ def main() -> None:
     if args.quick:
       repeats = min(repeats, 3)
     for batch in batch_sizes:
-      like_for_like_flops, torch_rate, measured = None, None, []
-      for framework in frameworks:
-        if framework in TORCH_FRAMEWORKS and model not in specs.TORCH_TWINS:
-          continue
-        result = _measure(framework, model, batch, steps, repeats)
-        rate = statistics.median(result["rates"])
-        if framework == "jaxgan":
-          like_for_like_flops = result["flops_per_step"]
-        if framework == "torch":
-          torch_rate = rate
-        measured.append((framework, rate, result))
-      for framework, rate, result in measured:
-        # The PyTorch rows do the math of the (alternating) jaxgan row.
-        flops = result["flops_per_step"] or like_for_like_flops
-        row = {"model": model, "framework": framework, "batch_size": batch,
-               "steps_per_s": rate, "images_per_s": rate * batch,
-               "steps_per_s_min": min(result["rates"]), "steps_per_s_max": max(result["rates"]),
-               "first_step_s": result["compile_s"], "peak_rss_mib": result["peak_rss_mib"],
-               "peak_device_bytes": result["peak_device_bytes"], "device": result["device"],
-               "devices": result["devices"], "flops_per_step": flops,
-               "achieved_flops": flops * rate if flops else None,
-               "fraction_of_peak": flops * rate / peak if flops else None,
-               "vs_torch": rate / torch_rate if torch_rate else None, "machine": machine}
+      measured = [f for f in frameworks
+                  if f not in TORCH_FRAMEWORKS or model in specs.TORCH_TWINS]
+      # jaxgan and torch eager first: the other rows compare with torch's rate, and
+      # PyTorch's rows take jaxgan's FLOPs (the same math).
+      references = [f for f in ("jaxgan", "torch") if f in measured]
+      results = {f: _try_measure(f, model, batch, steps, repeats) for f in references}
+      reference = {"flops": results.get("jaxgan", {}).get("flops_per_step"),
+                   "torch_rate": _median_rate(results.get("torch"))}
+      for framework in references + [f for f in measured if f not in references]:
+        result = results.get(framework) or _try_measure(framework, model, batch, steps, repeats)
+        row = _row(model, framework, batch, result, reference, peak, machine)
         rows.append(row)
-        print(f"| {model} | {batch} | {framework} | {rate:.2f} | "
-              f"{row['steps_per_s_min']:.2f}-{row['steps_per_s_max']:.2f} | "
-              f"{row['images_per_s']:.0f} | {row['first_step_s']:.1f} | "
-              f"{row['peak_rss_mib']:.0f} | {(flops or 0) / 1e9:.2f} | "
-              f"{(row['achieved_flops'] or 0) / 1e9:.1f} | "
-              f"{100 * (row['fraction_of_peak'] or 0):.0f}% | "
-              f"{'%.2fx' % row['vs_torch'] if row['vs_torch'] else '-'} |", flush=True)
-  if args.json:
-    with open(args.json, "w", encoding="utf-8") as f:
-      json.dump(rows, f, indent=1)
+        if args.json:  # Written as the rows come: a crash keeps what was measured.
+          with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=1)
+
+
+def _try_measure(framework: str, model: str, batch: int, steps: int, repeats: int) -> dict:
+  """`_measure`'s result, or `{"error": its last line}` if the worker failed: the table
+  records the failure in that row and goes on."""
+  try:
+    return _measure(framework, model, batch, steps, repeats)
+  except RuntimeError as e:
+    return {"error": str(e).strip().splitlines()[-1]}
+
+
+def _median_rate(result: dict | None) -> float | None:
+  return statistics.median(result["rates"]) if result and "rates" in result else None
+
+
+def _row(model: str, framework: str, batch: int, result: dict, reference: dict, peak: float,
+         machine: dict) -> dict:
+  """A row of the table, printed: measured, or the failure `result["error"]`. `reference`
+  holds jaxgan's FLOPs and torch's rate."""
+  if "error" in result:
+    print(f"| {model} | {batch} | {framework} | failed: {result['error'][:160]} |", flush=True)
+    return {"model": model, "framework": framework, "batch_size": batch,
+            "error": result["error"], "machine": machine}
+  rate = statistics.median(result["rates"])
+  # The PyTorch rows do the math of the (alternating) jaxgan row.
+  flops = result["flops_per_step"] or reference["flops"]
+  torch_rate = reference["torch_rate"]
+  row = {"model": model, "framework": framework, "batch_size": batch,
+         "steps_per_s": rate, "images_per_s": rate * batch,
+         "steps_per_s_min": min(result["rates"]), "steps_per_s_max": max(result["rates"]),
+         "first_step_s": result["compile_s"], "peak_rss_mib": result["peak_rss_mib"],
+         "peak_device_bytes": result["peak_device_bytes"], "device": result["device"],
+         "devices": result["devices"], "flops_per_step": flops,
+         "achieved_flops": flops * rate if flops else None,
+         "fraction_of_peak": flops * rate / peak if flops else None,
+         "vs_torch": rate / torch_rate if torch_rate else None, "machine": machine}
+  _print_row(row)
+  return row
+
+
+def _print_row(row: dict) -> None:
+  flops = row["flops_per_step"]
+  print(f"| {row['model']} | {row['batch_size']} | {row['framework']} | "
+        f"{row['steps_per_s']:.2f} | {row['steps_per_s_min']:.2f}-{row['steps_per_s_max']:.2f} | "
+        f"{row['images_per_s']:.0f} | {row['first_step_s']:.1f} | "
+        f"{row['peak_rss_mib']:.0f} | {(flops or 0) / 1e9:.2f} | "
+        f"{(row['achieved_flops'] or 0) / 1e9:.1f} | "
+        f"{100 * (row['fraction_of_peak'] or 0):.0f}% | "
+        f"{'%.2fx' % row['vs_torch'] if row['vs_torch'] else '-'} |", flush=True)
 
 
 if __name__ == "__main__":
