@@ -39,17 +39,10 @@ def array_dataset(name: str, images: np.ndarray, seed: int, labels: np.ndarray |
   """Batches of `transform(images[rows])` (by default uint8 `images [n, h, w, c]` scaled to
   [-1, 1]), in a fresh shuffle each epoch, with their `labels [n]` (of `num_classes` classes)
   if given."""
-  transform = transform or to_model_range
-  shuffled = epoch_shuffle(len(images), seed)
-
-  def batch(step: int, batch_size: int, rows: np.ndarray | None = None) -> Batch:
-    indices = shuffled(_positions(step, batch_size, rows))
-    if labels is None:
-      return transform(images[indices])
-    return transform(images[indices]), labels[indices].astype(np.int32)
-
-  example = transform(images[:1])
-  return Dataset(name, example.shape[1:], batch, num_classes if labels is not None else 0)
+  return streamed_dataset(
+      name, lambda indices: (images[indices], None if labels is None else labels[indices]),
+      len(images), seed, num_classes=num_classes if labels is not None else 0,
+      transform=transform)
 
 
 def epoch_shuffle(num: int, seed: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -80,10 +73,11 @@ def _positions(step: int, batch_size: int, rows: np.ndarray | None) -> np.ndarra
 def streamed_dataset(name: str, read: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
                      size: int, seed: int, *, num_classes: int = 0, mirror: bool = False,
                      transform: Callable[[np.ndarray], np.ndarray] | None = None) -> Dataset:
-  """Batches of `transform(images)` read from a random-access source of `size` uint8 images
-  (`read(indices [k]) -> (images [k, h, w, c], labels [k] or None)`), in a fresh shuffle
+  """Batches of `transform(samples)` read from a random-access source of `size` samples
+  (`read(indices [k]) -> (samples [k, ...], labels [k] or None)`; uint8 images
+  `[k, h, w, c]` unless `transform` takes others), in a fresh shuffle
   each epoch (`epoch_shuffle`), with their labels if `num_classes`.
-  `mirror` doubles the dataset with every image mirrored left-right. Only the rows a batch
+  `mirror` doubles a dataset of images with each mirrored left-right. Only the rows a batch
   needs are read: host memory does not grow with `size`."""
   transform = transform or to_model_range
   shuffled = epoch_shuffle(size * (2 if mirror else 1), seed)
@@ -91,8 +85,10 @@ def streamed_dataset(name: str, read: Callable[[np.ndarray], tuple[np.ndarray, n
   def batch(step: int, batch_size: int, rows: np.ndarray | None = None) -> Batch:
     indices = shuffled(_positions(step, batch_size, rows))
     images, labels = read(indices % size)
-    mirrored = (indices >= size)[:, None, None, None]
-    images = transform(np.where(mirrored, images[:, :, ::-1], images))
+    if mirror:
+      mirrored = (indices >= size)[:, None, None, None]
+      images = np.where(mirrored, images[:, :, ::-1], images)
+    images = transform(images)
     return (images, labels.astype(np.int32)) if num_classes else images
 
   example = transform(read(np.zeros(1, np.int64))[0])

@@ -126,8 +126,7 @@ class Images(Task):
   `fraction < 1` trains on that fraction of the training split (`training_rows`), and
   `per_class > 0` on that many images of each class (`rows_per_class` with
   `subset_seed`), for limited-data studies; the evaluation still measures against the
-  whole split. `mirror`
-  doubles the training set with its left-right mirror images."""
+  whole split. `mirror` doubles the training set with its left-right mirror images."""
 
   def __init__(self, config: ml_collections.ConfigDict, *, binarized: bool = False,
                fraction: float = 1.0, per_class: int = 0, subset_seed: int = 0,
@@ -145,18 +144,21 @@ class Images(Task):
         config.seed, num_classes=num_classes, mirror=mirror, transform=self._model_range)
     self.spec = DataSpec(self.dataset.data_shape, num_classes)
 
-  def real_images(self, limit: int = REAL_SAMPLES) -> np.ndarray:
-    """Up to `limit` images of the whole training split (a fixed choice), as the models
-    see them: what samples are measured against."""
-    rows = training_rows(len(self.source), min(1.0, limit / len(self.source)))
-    return self._model_range(self.source.read(rows)[0])
+  @functools.cached_property
+  def reference(self) -> tuple[np.ndarray, np.ndarray]:
+    """Up to `REAL_SAMPLES` images of the whole training split (a fixed choice), as the
+    models see them, and their labels: what samples are measured against, and what a
+    folder's classifier learns from."""
+    rows = training_rows(len(self.source), min(1.0, REAL_SAMPLES / len(self.source)))
+    images, labels = self.source.read(rows)
+    return self._model_range(images), labels
 
   def _model_range(self, images: np.ndarray) -> np.ndarray:
     return (data.binarize if self.binarized else data.to_model_range)(images)
 
   def evaluator(self, cache_dir: str) -> evaluation.FeatureEvaluator:
     config = self.config
-    real = self.real_images()
+    real, _ = self.reference
     measured = f"({config.dataset}{'' if is_folder(config.dataset) else ' train split'})"
     if config.eval_features == "inception":
       return evaluation.FeatureEvaluator(
@@ -182,9 +184,8 @@ class Images(Task):
           f"{config.dataset} has no subfolders to be its classes, so jaxgan's classifier "
           f"cannot be trained to measure samples of it: set --config.eval_features=inception "
           f"(with --config.eval_inception_weights), or --config.eval_every_steps=0.")
-    rows = training_rows(len(self.source), min(1.0, REAL_SAMPLES / len(self.source)))
-    images, labels = self.source.read(rows)
-    images, held_out = self._model_range(images), len(rows) // 10
+    images, labels = self.reference
+    held_out = len(images) // 10
     return classifier.load_or_train(
         os.path.join(cache_dir, f"{os.path.basename(prepared.path)}-{prepared.fingerprint[:8]}"),
         classifier.LeNet,
