@@ -62,6 +62,9 @@ def base_config() -> ml_collections.ConfigDict:
 
   # Regularisers and tricks (jaxgan.regularizers), all off here.
   config.d_penalties = ()  # e.g. ({"name": "r1", "weight": 10.0, "every": 16},)
+  # G penalties, for a generator with a mapping network (stylegan2), e.g.
+  # ({"name": "path_length", "weight": 2.0, "every": 4},).
+  config.g_penalties = ()
   config.d_weight_clip = 0.0  # WGAN weight clipping of D's parameters to [-c, c].
   config.instance_noise = ml_collections.ConfigDict({"std": 0.0, "anneal_steps": 0})
   config.label_flip_fraction = 0.0

@@ -6,14 +6,17 @@ is D with its parameters closed over (so the penalty's gradient reaches them);
 the trainer adds `weight * penalty`, or, when applied lazily every N steps,
 `N * weight * penalty` on those steps (StyleGAN2's lazy regularisation).
 Register your own with `PENALTIES.register(name, fn)` or name it in a config
-as `"package.module:function"`.
+as `"package.module:function"`. Generator penalties (path length) are alike, in
+`G_PENALTIES`, on a generator with a mapping network.
 """
 
+import math
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax import lax
 
 from jaxgan.registry import Registry
 
@@ -82,9 +85,48 @@ PENALTIES: Registry[Callable[..., Array]] = Registry("penalty", {
 })
 
 
+def path_length_penalty(synthesize: Callable[[Array], Array], ws: Array, rng: Array,
+                        mean: Array, *, decay: float = 0.01,
+                        batch_shrink: int = 2) -> tuple[Array, Array]:
+  """Path length regularisation (Karras et al. 2020, StyleGAN2): `mean (a_i - m)^2`, where
+  `a_i = |J_i^T y|`, the gradient of `<synthesize(w_i), y>` for image-space noise `y ~
+  N(0, 1 / (h w))`, should stay near its running mean `m`, so that a step in w moves the
+  image by the same amount everywhere.
+
+  Args:
+    synthesize: ws `[n, num_ws, w_dim]` (or `[n, w_dim]`) -> samples `[n, h, w, c]`, G's
+      synthesis with its parameters closed over.
+    ws: intermediate latents of the batch; the first `n / batch_shrink` are used.
+    rng: key for `y`.
+    mean: the running mean `m` of the lengths, a scalar.
+    decay: how far `m` moves toward this batch's mean length.
+    batch_shrink: the fraction of the batch the penalty sees is `1 / batch_shrink`.
+
+  Returns:
+    `(penalty, new mean)`, the penalty measured against the new mean.
+  """
+  ws = ws[:max(ws.shape[0] // batch_shrink, 1)]
+  samples, pullback = jax.vjp(synthesize, ws)
+  pixels = math.prod(samples.shape[1:-1])
+  (gradients,) = pullback(jax.random.normal(rng, samples.shape) / math.sqrt(pixels))
+  squares = jnp.sum(jnp.square(gradients), axis=-1).reshape(ws.shape[0], -1)  # [n, num_ws]
+  lengths = jnp.sqrt(jnp.mean(squares, axis=1))
+  new_mean = lax.stop_gradient(mean + decay * (jnp.mean(lengths) - mean))
+  return jnp.mean(jnp.square(lengths - new_mean)), new_mean
+
+
+# Generator penalties: `penalty(synthesize, ws, rng, state) -> (value, new state)`, where
+# `synthesize(ws) -> samples` is G after its mapping network (parameters closed over), `ws`
+# the intermediate latents of G's batch, and `state` a scalar the penalty carries from step
+# to step in `Player.penalty_state` (path length's running mean).
+G_PENALTIES: Registry[Callable[..., tuple[Array, Array]]] = Registry("generator penalty", {
+    "path_length": path_length_penalty,
+})
+
+
 class Penalty(NamedTuple):
-  """A D penalty with its weight, applied every `every` steps (weight scaled by `every`);
-  `name` labels its metric `d/<name>`."""
+  """A D or G penalty with its weight, applied every `every` steps (weight scaled by
+  `every`); `name` labels its metric `d/<name>` or `g/<name>`."""
   name: str
   fn: Callable[..., Array]
   weight: float

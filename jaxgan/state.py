@@ -89,6 +89,10 @@ class GAN:
   batches are `(samples, labels)`, and fake samples get labels drawn uniformly, or with
   `label_probs` (a table's training-by-sampling).
 
+  `g_penalties` regularise G as `d_penalties` do D (StyleGAN2's path length), for a
+  generator with `mapping` and `synthesis` methods; each one's running value is kept in
+  `GANState.g.penalty_state`.
+
   `skip_nonfinite_updates`: a step whose losses or gradients are not finite leaves
   the parameters as they were (and counts in `GANState.skipped_updates`) instead
   of spreading NaNs.
@@ -123,6 +127,7 @@ class GAN:
   n_critic: int = 1
   schedule: str = "alternating"
   d_penalties: tuple[regularizers.Penalty, ...] = ()
+  g_penalties: tuple[regularizers.Penalty, ...] = ()
   instance_noise: InstanceNoise = InstanceNoise()
   label_flip_fraction: float = 0.0
   historical_averaging_weight: float = 0.0
@@ -176,6 +181,10 @@ class GAN:
     if not 0.0 <= self.augment.p <= 1.0 or self.augment.interval < 1:
       raise ConfigError(f"augment needs p in [0, 1] and interval >= 1, got p={self.augment.p}, "
                         f"interval={self.augment.interval}.")
+    if self.g_penalties and not hasattr(self.generator, "synthesis"):
+      raise ConfigError(f"g_penalties ({', '.join(p.name for p in self.g_penalties)}) need a "
+                        f"generator with a mapping network, such as model='stylegan2'; "
+                        f"{type(self.generator).__name__} has none. Set g_penalties=().")
     if self.packing < 1:
       raise ConfigError(f"packing must be >= 1 (1: off), got {self.packing}.")
     if self.num_classes and self.packing > 1:
@@ -194,12 +203,14 @@ class GAN:
 @flax.struct.dataclass
 class Player:
   """One player's parameters, BatchNorm and spectral-norm statistics (`{}` if none),
-  optimizer state (`()` for the EMA generator), and the running mean of its past
-  parameters (None unless historical averaging is on)."""
+  optimizer state (`()` for the EMA generator), the running mean of its past
+  parameters (None unless historical averaging is on), and the running values of its
+  penalties (one scalar each, G's path-length mean; None without any)."""
   params: Any
   batch_stats: Any
   opt_state: optax.OptState
   history: Any = None
+  penalty_state: tuple[jax.Array, ...] | None = None
 
 
 @flax.struct.dataclass
@@ -267,6 +278,8 @@ def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   labels = balanced_labels(gan, 1)
   g = _init_player(gan.generator, gan.g_optimizer, g_rng, jnp.zeros((1, gan.latent_dim)),
                    labels, history)
+  if gan.g_penalties:
+    g = g.replace(penalty_state=tuple(jnp.zeros((), jnp.float32) for _ in gan.g_penalties))
   d_example = regularizers.pack(jnp.zeros((gan.packing, *data_shape)), gan.packing)
   d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, d_example, labels, history)
   g_ema = Player(*_copy((g.params, g.batch_stats)), opt_state=()) if gan.g_ema_decay else None

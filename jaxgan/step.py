@@ -79,21 +79,23 @@ def _context(gan: GAN, state: GANState, axis_name: str | None) -> _Context:
 
 def _apply(module: nn.Module, dtype: str, params: Any, batch_stats: Any,
            inputs: jax.Array, labels: jax.Array | None = None, *, train: bool = True,
-           noise_rng: jax.Array | None = None, **model_kwargs) -> tuple[jax.Array, Any]:
-  """`module(inputs)`, or `module(inputs, labels)` when conditional, computed in `dtype`
-  (float32 outputs), and its new BatchNorm/spectral-norm statistics (unchanged unless
-  `train`). `noise_rng` feeds a model's own randomness (its `"noise"` stream: a generator's
-  sampled discrete outputs, a discriminator's phase shuffle)."""
+           noise_rng: jax.Array | None = None, method: str = "__call__",
+           **model_kwargs) -> tuple[jax.Array, Any]:
+  """`module(inputs)`, or `module(inputs, labels)` when conditional (or that `method` of
+  it), computed in `dtype` (float32 outputs), and its new BatchNorm/spectral-norm
+  statistics (unchanged unless `train`). `noise_rng` feeds a model's own randomness (its
+  `"noise"` stream: a generator's sampled discrete outputs or noise inputs, a
+  discriminator's phase shuffle)."""
   if jnp.dtype(dtype) != jnp.float32:  # Mixed precision: float32 parameters, computed in `dtype`.
     params, inputs = _cast((params, inputs), dtype)
   variables = {"params": params, "batch_stats": batch_stats} if batch_stats else {"params": params}
   args = (inputs,) if labels is None else (inputs, labels)
   rngs = None if noise_rng is None else {"noise": noise_rng}
   if not train:
-    return _cast(module.apply(variables, *args, train=False, rngs=rngs, **model_kwargs),
-                 jnp.float32), batch_stats
+    return _cast(module.apply(variables, *args, train=False, rngs=rngs, method=method,
+                              **model_kwargs), jnp.float32), batch_stats
   outputs, mutated = module.apply(variables, *args, train=True, mutable=["batch_stats"],
-                                  rngs=rngs, **model_kwargs)
+                                  rngs=rngs, method=method, **model_kwargs)
   new_stats = jax.tree.map(lambda new, old: new.astype(old.dtype),
                            mutated.get("batch_stats", batch_stats), batch_stats)
   return _cast(outputs, jnp.float32), new_stats
@@ -182,17 +184,18 @@ def _update(player: Player, optimizer: optax.GradientTransformation, grads: Any,
                         batch_stats=batch_stats, opt_state=opt_state)
 
 
-def _lazily(every: int, step: jax.Array, fn: Callable[[], jax.Array]) -> jax.Array:
-  """`fn()` on steps divisible by `every`, else 0. Only the taken branch runs
-  (`lax.cond`), except on XLA:CPU: there a whole step with the penalty inside `lax.cond`
-  ran 3x slower than one computing it every step (the digits DCGAN with R1 every 4: 11
-  against 36 steps/s), so the penalty is computed every step and masked."""
+def _lazily(every: int, step: jax.Array, fn: Callable[[], Any], otherwise: Any) -> Any:
+  """`fn()` on steps divisible by `every`, else `otherwise` (of the same structure). Only
+  the taken branch runs (`lax.cond`), except on XLA:CPU: there a whole step with the
+  penalty inside `lax.cond` ran 3x slower than one computing it every step (the digits
+  DCGAN with R1 every 4: 11 against 36 steps/s), so the penalty is computed every step and
+  masked."""
   if every == 1:
     return fn()
   take = step % every == 0
   if jax.default_backend() == "cpu":
-    return jnp.where(take, fn(), 0.0)
-  return lax.cond(take, fn, lambda: jnp.zeros((), jnp.float32))
+    return jax.tree.map(lambda taken, kept: jnp.where(take, taken, kept), fn(), otherwise)
+  return lax.cond(take, fn, lambda: otherwise)
 
 
 def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
@@ -218,7 +221,8 @@ def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
 
   terms = {}
   for penalty, key in zip(gan.d_penalties, jax.random.split(penalty_rng, len(gan.d_penalties))):
-    value = _lazily(penalty.every, ctx.step, lambda: penalty.fn(d_fn, real, fake, key))
+    value = _lazily(penalty.every, ctx.step, lambda: penalty.fn(d_fn, real, fake, key),
+                    jnp.zeros((), jnp.float32))
     loss += penalty.weight * penalty.every * value
     terms[f"d/{penalty.name}"] = value
   if gan.historical_averaging_weight:
@@ -426,15 +430,43 @@ def _simultaneous(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _
 _SCHEDULES = {"alternating": _alternating, "simultaneous": _simultaneous}
 
 
-def _g_regularized(gan: GAN, g: Player, grads: Any) -> tuple[Any, Metrics]:
-  """G's gradient with its regulariser's (historical averaging) added, and its value."""
-  if not gan.historical_averaging_weight:
-    return grads, {}
-  penalty, penalty_grads = jax.value_and_grad(regularizers.historical_average_penalty)(
-      g.params, g.history)
-  grads = jax.tree.map(lambda a, b: a + gan.historical_averaging_weight * b,
-                       grads, penalty_grads)
-  return grads, {"g/historical_average": penalty}
+def _g_penalties(gan: GAN, ctx: _Context, g: Player, params: Any, inputs: _Inputs,
+                 rng: jax.Array) -> tuple[jax.Array, tuple[Metrics, Any]]:
+  """G's weighted penalties (path length) on the latents of its update, each on the steps it
+  is due, and `(their values, the penalties' new running values)`."""
+  def apply(method: str, inputs_, labels, noise_rng):
+    return _apply(gan.generator, gan.compute_dtype, params, g.batch_stats, inputs_, labels,
+                  train=False, noise_rng=noise_rng, method=method)[0]
+
+  ws = apply("mapping", inputs.latents, inputs.fake_labels, None)
+  loss, terms, states = jnp.zeros((), jnp.float32), {}, []
+  keys = jax.random.split(rng, len(gan.g_penalties))
+  for penalty, key, state in zip(gan.g_penalties, keys, g.penalty_state):
+    synthesize = lambda ws, key=key: apply("synthesis", ws, None, jax.random.fold_in(key, 1))  # noqa: E731
+    value, state = _lazily(penalty.every, ctx.step,
+                           lambda: penalty.fn(synthesize, ws, key, state), (loss, state))
+    loss += penalty.weight * penalty.every * value
+    terms[f"g/{penalty.name}"] = value
+    states.append(state)
+  return loss, (terms, tuple(states))
+
+
+def _g_regularized(gan: GAN, ctx: _Context, g: Player, inputs: _Inputs, grads: Any,
+                   rng: jax.Array) -> tuple[Any, Metrics, Any]:
+  """G's gradient with its regularisers' added (historical averaging, penalties), their
+  values, and the penalties' new running values."""
+  terms, penalty_state = {}, g.penalty_state
+  if gan.g_penalties:
+    (_, (terms, penalty_state)), penalty_grads = jax.value_and_grad(
+        lambda params: _g_penalties(gan, ctx, g, params, inputs, rng), has_aux=True)(g.params)
+    grads = jax.tree.map(jnp.add, grads, penalty_grads)
+  if gan.historical_averaging_weight:
+    penalty, penalty_grads = jax.value_and_grad(regularizers.historical_average_penalty)(
+        g.params, g.history)
+    grads = jax.tree.map(lambda a, b: a + gan.historical_averaging_weight * b,
+                         grads, penalty_grads)
+    terms["g/historical_average"] = penalty
+  return grads, terms, penalty_state
 
 
 def _next_state(gan: GAN, state: GANState, g: Player, d: Player, fake: jax.Array,
@@ -444,7 +476,8 @@ def _next_state(gan: GAN, state: GANState, g: Player, d: Player, fake: jax.Array
   snapshots, ADA's probability from the step's `metrics`, averaged over devices)."""
   # Running statistics are linear in the batch statistics, so one mean at the end
   # equals a mean after every update.
-  g = g.replace(batch_stats=_pmean(g.batch_stats, axis_name))
+  g = g.replace(batch_stats=_pmean(g.batch_stats, axis_name),
+                penalty_state=_pmean(g.penalty_state, axis_name))
   d = d.replace(batch_stats=_pmean(d.batch_stats, axis_name))
   if gan.historical_averaging_weight:
     g = g.replace(history=regularizers.update_average(g.history, g.params, state.step + 1))
@@ -502,9 +535,10 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
       gan, ctx, state, d, last, fake, g_rng)
 
   (g_grads,) = g_pullback(fake_grad)
-  g_grads, g_terms = _g_regularized(gan, state.g, g_grads)
+  g_grads, g_terms, g_penalty_state = _g_regularized(gan, ctx, state.g, last, g_grads,
+                                                     jax.random.fold_in(g_rng, 3))
   g_grads = _pmean(g_grads, axis_name)
-  g = _update(state.g, gan.g_optimizer, g_grads, g_stats)
+  g = _update(state.g, gan.g_optimizer, g_grads, g_stats).replace(penalty_state=g_penalty_state)
 
   metrics = _pmean(metrics | g_terms | {"g/loss": g_loss, "g/grad_norm": optax.tree.norm(g_grads)},
                    axis_name)

@@ -65,18 +65,22 @@ def build_optimizer(config: ml_collections.ConfigDict,
   return factory(**kwargs)
 
 
-def build_penalty(entry: dict) -> regularizers.Penalty:
-  """A D penalty from `{"name": ..., "weight": ..., "every": 1, **penalty kwargs}`."""
+def build_penalty(entry: dict, player: str = "d") -> regularizers.Penalty:
+  """A D penalty (`player="d"`, from `regularizers.PENALTIES`) or a G penalty (`"g"`,
+  `regularizers.G_PENALTIES`) from `{"name": ..., "weight": ..., "every": 1, **penalty
+  kwargs}`."""
   kwargs = dict(entry)
+  example = "{'name': 'r1', 'weight': 10.0, 'every': 16}" if player == "d" else (
+      "{'name': 'path_length', 'weight': 2.0, 'every': 4}")
   try:
     name, weight = kwargs.pop("name"), kwargs.pop("weight")
   except KeyError as e:
-    raise ConfigError(f"Each entry of d_penalties needs {e}, e.g. "
-                      f"{{'name': 'r1', 'weight': 10.0, 'every': 16}}; got {entry}.") from None
+    raise ConfigError(f"Each entry of {player}_penalties needs {e}, e.g. {example}; got "
+                      f"{entry}.") from None
   every = kwargs.pop("every", 1)
   if weight < 0 or every < 1:
     raise ConfigError(f"Penalty {name!r} needs weight >= 0 and every >= 1, got {entry}.")
-  fn = regularizers.PENALTIES.get(name)
+  fn = (regularizers.PENALTIES if player == "d" else regularizers.G_PENALTIES).get(name)
   check_kwargs(fn, kwargs, f"Penalty {name!r}")
   return regularizers.Penalty(name.rpartition(":")[2], functools.partial(fn, **kwargs),
                               weight, every)
@@ -120,6 +124,7 @@ def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
       n_critic=config.n_critic,
       schedule=config.schedule,
       d_penalties=tuple(build_penalty(entry) for entry in config.d_penalties),
+      g_penalties=tuple(build_penalty(entry, "g") for entry in config.g_penalties),
       instance_noise=InstanceNoise(**config.instance_noise.to_dict()),
       label_flip_fraction=config.label_flip_fraction,
       historical_averaging_weight=config.historical_averaging_weight,

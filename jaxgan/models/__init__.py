@@ -20,7 +20,17 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import flax.linen as nn
 
-from jaxgan.models import dcgan, mlp, msg, progressive, resnet, sequence, table, wavegan
+from jaxgan.models import (
+  dcgan,
+  mlp,
+  msg,
+  progressive,
+  resnet,
+  sequence,
+  stylegan2,
+  table,
+  wavegan,
+)
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
@@ -28,6 +38,7 @@ from jaxgan.models.msg import MSGDiscriminator, MSGGenerator
 from jaxgan.models.progressive import ProgressiveDiscriminator, ProgressiveGenerator
 from jaxgan.models.resnet import ResNetDiscriminator, ResNetGenerator
 from jaxgan.models.sequence import CharDiscriminator, CharGenerator
+from jaxgan.models.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
 from jaxgan.models.table import TableGenerator
 from jaxgan.models.wavegan import WaveGANDiscriminator, WaveGANGenerator
 from jaxgan.registry import Registry
@@ -59,6 +70,8 @@ MODELS = Registry("model", {
     "msg": ModelPair(MSGGenerator, MSGDiscriminator, msg.check_data_shape, msg.real_inputs),
     "progressive": ModelPair(ProgressiveGenerator, ProgressiveDiscriminator,
                              progressive.check_data_shape, num_phases=progressive.num_phases),
+    "stylegan2": ModelPair(StyleGAN2Generator, StyleGAN2Discriminator,
+                           stylegan2.check_data_shape),
     "char_resnet": ModelPair(CharGenerator, CharDiscriminator, sequence.check_data_shape),
     "tabular": ModelPair(TableGenerator, MLPDiscriminator, table.check_data_shape),
     "wavegan": ModelPair(WaveGANGenerator, WaveGANDiscriminator, wavegan.check_data_shape),
@@ -73,5 +86,6 @@ def get(name: str) -> ModelPair:
 __all__ = ["CharDiscriminator", "CharGenerator", "DCGANDiscriminator", "DCGANGenerator",
            "MLPDiscriminator", "MLPGenerator", "MODELS", "MSGDiscriminator", "MSGGenerator",
            "ModelPair", "ProgressiveDiscriminator", "ProgressiveGenerator",
-           "ResNetDiscriminator", "ResNetGenerator", "SelfAttention", "TableGenerator",
+           "ResNetDiscriminator", "ResNetGenerator", "SelfAttention", "StyleGAN2Discriminator",
+           "StyleGAN2Generator", "TableGenerator",
            "WaveGANDiscriminator", "WaveGANGenerator", "get"]
