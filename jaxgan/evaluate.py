@@ -21,7 +21,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl import app, flags
 
-from jaxgan import checkpointing, evaluation, tasks, trainer
+from jaxgan import checkpointing, evaluation, generator, tasks, trainer
 from jaxgan.state import init_state
 
 flags.DEFINE_string("workdir", None, "The training workdir.", required=True)
@@ -29,15 +29,6 @@ flags.DEFINE_integer("step", None, "Checkpoint step; default the newest.")
 flags.DEFINE_integer("num_samples", 10_000, "Generated samples to measure.")
 flags.DEFINE_integer("seed", 0, "Seed of the generated samples.")
 FLAGS = flags.FLAGS
-
-
-def _tuples(value):
-  """The config as written, with JSON's lists turned back into the tuples it held."""
-  if isinstance(value, dict):
-    return {k: _tuples(v) for k, v in value.items()}
-  if isinstance(value, list):
-    return tuple(_tuples(v) for v in value)
-  return value
 
 
 def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int = 10_000,
@@ -50,7 +41,7 @@ def evaluate_workdir(workdir: str, *, step: int | None = None, num_samples: int 
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f"No checkpoint in {checkpoints}.")
-  config = ml_collections.ConfigDict(_tuples(manager.restore(step, args=ocp.args.Composite(
+  config = ml_collections.ConfigDict(generator.tuples(manager.restore(step, args=ocp.args.Composite(
       config=ocp.args.JsonRestore())).config))
   task = tasks.from_config(config)
   evaluator = task.evaluator(config.eval_cache_dir or evaluation.default_cache_dir())

@@ -8,20 +8,26 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from jaxgan import decoders
+
 
 def image_grid(images: np.ndarray, cols: int | None = None, *, min_size: int = 64
                ) -> np.ndarray:
   """Images `[n, h, w, c]` in [-1, 1] tiled into a uint8 grid `[H, W, c]` with a 1-pixel
   grey border, `cols` wide (near-square by default). Images smaller than `min_size` are
   enlarged by a whole factor (nearest neighbour) so that a grid reads at a glance."""
-  scale = max(1, -(-min_size // max(images.shape[1:3])))
-  images = np.repeat(np.repeat(np.asarray(images), scale, axis=1), scale, axis=2)
+  return tile(decoders.pixels(images), cols, min_size=min_size)
+
+
+def tile(pixels: np.ndarray, cols: int | None = None, *, min_size: int = 64) -> np.ndarray:
+  """uint8 images `[n, h, w, c]` tiled as `image_grid` tiles them."""
+  scale = max(1, -(-min_size // max(pixels.shape[1:3])))
+  images = np.repeat(np.repeat(np.asarray(pixels), scale, axis=1), scale, axis=2)
   n, h, w, c = images.shape
   cols = cols or math.ceil(math.sqrt(n))
   rows = math.ceil(n / cols)
   grid = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1, c), 128, np.uint8)
-  pixels = np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
-  for i, image in enumerate(pixels):
+  for i, image in enumerate(images):
     r, q = divmod(i, cols)
     grid[1 + r * (h + 1):(r + 1) * (h + 1), 1 + q * (w + 1):(q + 1) * (w + 1)] = image
   return grid

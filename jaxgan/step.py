@@ -77,7 +77,7 @@ def _context(gan: GAN, state: GANState, axis_name: str | None) -> _Context:
                   {} if gan.growth is None else gan.growth.model_kwargs(step))
 
 
-def _apply(module: nn.Module, dtype: str, params: Any, batch_stats: Any,
+def apply_model(module: nn.Module, dtype: str, params: Any, batch_stats: Any,
            inputs: jax.Array, labels: jax.Array | None = None, *, train: bool = True,
            noise_rng: jax.Array | None = None, method: str = "__call__",
            **model_kwargs) -> tuple[jax.Array, Any]:
@@ -130,7 +130,7 @@ def _apply_d(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: Any,
     samples = gan.augment.transform(jax.random.fold_in(noise_rng, 2), samples, ctx.augment_p)
   if gan.packing > 1:
     samples = jax.tree.map(lambda x: regularizers.pack(x, gan.packing), samples)
-  return _apply(gan.discriminator, gan.compute_dtype, d_params, d_stats, samples, labels,
+  return apply_model(gan.discriminator, gan.compute_dtype, d_params, d_stats, samples, labels,
                 train=train, noise_rng=noise_rng, **ctx.model_kwargs)
 
 
@@ -349,7 +349,7 @@ def _step_inputs(gan: GAN, step: jax.Array, batch: Batch, rng: jax.Array,
 def _generate(gan: GAN, ctx: _Context, g_params: Any, g_stats: Any,
               inputs: _Inputs) -> tuple[jax.Array, Any]:
   """G's fake batch `[per_device_batch, *data_shape]` in training, and its new statistics."""
-  return _apply(gan.generator, gan.compute_dtype, g_params, g_stats, inputs.latents,
+  return apply_model(gan.generator, gan.compute_dtype, g_params, g_stats, inputs.latents,
                 inputs.fake_labels, noise_rng=inputs.noise_rng, **ctx.model_kwargs)
 
 
@@ -435,7 +435,7 @@ def _g_penalties(gan: GAN, ctx: _Context, g: Player, params: Any, inputs: _Input
   """G's weighted penalties (path length) on the latents of its update, each on the steps it
   is due, and `(their values, the penalties' new running values)`."""
   def apply(method: str, inputs_, labels, noise_rng):
-    return _apply(gan.generator, gan.compute_dtype, params, g.batch_stats, inputs_, labels,
+    return apply_model(gan.generator, gan.compute_dtype, params, g.batch_stats, inputs_, labels,
                   train=False, noise_rng=noise_rng, method=method)[0]
 
   ws = apply("mapping", inputs.latents, inputs.fake_labels, None)
@@ -571,7 +571,7 @@ def generate_outputs(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array 
   discrete outputs) draws it from `noise_rng`, by default a fixed key: fixed latents then
   give fixed samples."""
   noise_rng = jax.random.key(0) if noise_rng is None else noise_rng
-  return _apply(gan.generator, gan.compute_dtype, g.params, g.batch_stats, latents, labels,
+  return apply_model(gan.generator, gan.compute_dtype, g.params, g.batch_stats, latents, labels,
                 train=False, noise_rng=noise_rng)[0]
 
 

@@ -259,12 +259,43 @@ def encode(table: Table, frame: pd.DataFrame, *, seed: int, source: str = "") ->
 
 def decode(table: Table, rows: np.ndarray) -> pd.DataFrame:
   """The table rows that generated rows `[n, width]` stand for."""
+  return decode_rows(table.columns, dtypes(table), rows)
+
+
+def dtypes(table: Table) -> dict[str, str]:
+  """Each column's dtype in the data, by name."""
+  return {column.name: str(table.train[column.name].dtype) for column in table.columns}
+
+
+def _plain(value):
+  """`value` with numpy scalars (in tuples too) as Python ones, for JSON."""
+  if isinstance(value, tuple):
+    return [_plain(v) for v in value]
+  return value.item() if isinstance(value, np.generic) else value
+
+
+def columns_json(table: Table) -> list[dict]:
+  """The columns' encodings as JSON-able dicts (`columns_from_json` reads them back)."""
+  return [{k: _plain(v) for k, v in dataclasses.asdict(column).items()}
+          for column in table.columns]
+
+
+def columns_from_json(columns: list[dict]) -> tuple[Column, ...]:
+  """The columns `columns_json` wrote."""
+  return tuple(Column(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.items()})
+               for c in columns)
+
+
+def decode_rows(columns: tuple[Column, ...], column_dtypes: dict[str, str],
+                rows: np.ndarray) -> pd.DataFrame:
+  """The table rows that generated rows `[n, width]` stand for, given the `columns`'
+  encodings and the dtype each column had in the data."""
   rows = np.asarray(rows)
-  blocks = np.split(rows, np.cumsum([column.width for column in table.columns])[:-1], axis=1)
+  blocks = np.split(rows, np.cumsum([column.width for column in columns])[:-1], axis=1)
   frame = pd.DataFrame({column.name: decode_column(column, block)
-                        for column, block in zip(table.columns, blocks)})
-  for column in table.columns:  # Values keep the type they had in the data.
-    dtype = table.train[column.name].dtype
+                        for column, block in zip(columns, blocks)})
+  for column in columns:  # Values keep the type they had in the data.
+    dtype = column_dtypes[column.name]
     values = frame[column.name]
     if pd.api.types.is_integer_dtype(dtype) and not column.categorical:
       values = np.round(values.astype(np.float64))

@@ -21,6 +21,7 @@ from jaxgan import (
   augment,
   checkpointing,
   evaluation,
+  generator,
   growth,
   losses,
   models,
@@ -115,7 +116,7 @@ def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
   if config.d_weight_clip:
     d_optimizer = optax.chain(d_optimizer, regularizers.clip_weights(config.d_weight_clip))
   return GAN(
-      generator=pair.generator(data_shape=data_shape, **generator_kwargs, **conditioning),
+      generator=generator.generator_module(config, spec),
       discriminator=pair.discriminator(**discriminator_kwargs, **conditioning),
       g_optimizer=build_optimizer(config.g_optimizer, config.num_train_steps),
       d_optimizer=d_optimizer,
@@ -343,6 +344,9 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
   task = tasks.from_config(config)
   dataset = task.dataset
   gan = build_gan(config, task.spec)
+  if _is_chief():
+    os.makedirs(workdir, exist_ok=True)
+    generator.write_description(workdir, task.spec, task.decoder())
 
   init_rng, step_rng, sample_rng = jax.random.split(jax.random.key(config.seed), 3)
   manager = checkpointing.make_manager(workdir, max_to_keep=config.max_checkpoints_to_keep)

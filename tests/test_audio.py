@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
+import jaxgan
 from configs import wavegan_digits
 from jaxgan import audio, data, layers
 from jaxgan.errors import ConfigError, DataError
@@ -242,3 +243,6 @@ def test_a_conditional_wavegan_trains_and_evaluates_end_to_end(tone_folder, data
   assert sorted(os.listdir(os.path.join(out, "clips")))[1].endswith("_class1.wav")
   assert soundfile.info(os.path.join(out, "samples.wav")).samplerate == RATE
   assert results["eval/spectrum_db"] > 0 and os.path.isfile(os.path.join(out, "samples.png"))
+  clips = jaxgan.load(workdir).sample(3, labels=1)  # Without the task.
+  assert clips.shape == (3, 4096) and clips.dtype == np.float32
+  assert float(np.max(np.abs(clips))) <= 1.0

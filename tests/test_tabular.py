@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import jaxgan
 from jaxgan import table_metrics, tabular, tasks
 from jaxgan.errors import ConfigError
 from jaxgan.evaluate import evaluate_workdir
@@ -263,3 +264,8 @@ def test_a_conditional_table_gan_trains_and_evaluates_end_to_end(tmp_path, table
   assert set(saved["columns"]) == {"colour", "size", "weight", "flag"}
   assert results["eval/marginal"] == pytest.approx(np.mean(list(saved["columns"].values())))
   assert os.path.isfile(os.path.join(out, "samples.png"))
+  rows = jaxgan.load(workdir).sample(30, seed=1)  # Without the task.
+  assert list(rows.columns) == ["colour", "size", "weight", "flag"] and len(rows) == 30
+  assert set(rows["colour"]) <= {"red", "green", "blue"}
+  assert {name: str(dtype) for name, dtype in rows.dtypes.items()} == tabular.dtypes(
+      tasks.from_config(table_config).table)

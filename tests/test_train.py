@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import jaxgan
 from jaxgan import command_line
 from jaxgan.metric_writer import read_events
 
@@ -71,6 +72,8 @@ def test_the_ring_config_trains_packed_with_ema_and_evaluates_at_the_last_step(t
   assert "eval at step 2 on 2500 samples | modes " in result.stderr
   last = [json.loads(line) for line in open(tmp_path / "ring" / "metrics.jsonl")][-1]
   assert last["step"] == 2 and {"eval/modes", "eval/high_quality", "eval/reverse_kl"} <= set(last)
+  points = jaxgan.load(str(tmp_path / "ring")).sample(50)  # Without the task.
+  assert points.shape == (50, 2) and points.dtype == np.float32
   config = command_line.load_config_file(os.path.join(ROOT, "configs", "gaussians.py"))
   assert (config.packing, config.g_ema_decay, config.num_train_steps) == (4, 0.999, 100_000)
   assert config.g_optimizer.decay == config.d_optimizer.decay == "cosine"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.spatial import distance
 
+import jaxgan
 from configs import words_english
 from jaxgan import evaluate, metrics, models, tasks, text, trainer
 from jaxgan.errors import ConfigError
@@ -159,6 +160,8 @@ def test_words_train_evaluate_and_write_text(tmp_path):
   histogram = written["length_histogram"]
   assert len(histogram["generated"]) == 9 and sum(histogram["held_out"]) == pytest.approx(1)
   assert written["eval/unique"] == results["eval/unique"]
+  strings = jaxgan.load(str(tmp_path)).sample(20, seed=1)  # Without the task.
+  assert strings.shape == (20,) and all(isinstance(s, str) and len(s) <= 8 for s in strings)
 
 
 def test_gumbel_generator_draws_its_own_noise_in_training_and_sampling(tmp_path):

@@ -28,8 +28,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxgan.models.common import batch_stddev_feature
 from jaxgan.errors import ConfigError
+from jaxgan.models.common import batch_stddev_feature
 
 Array = jax.Array
 _DIMENSIONS = ("NHWC", "HWIO", "NHWC")

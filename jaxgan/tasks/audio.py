@@ -17,7 +17,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxgan import audio, classifier, data, evaluation, pictures
+from jaxgan import audio, classifier, data, decoders, evaluation, pictures
 from jaxgan.errors import ConfigError
 from jaxgan.tasks.base import DataSpec, Task, data_dir, task_kwargs
 
@@ -139,6 +139,9 @@ class Audio(Task):
         description=f"({config.dataset} train split) in the features of jaxgan's audio "
                     f"classifier (test accuracy {extractor.test_accuracy:.3f}); spectrum_db: "
                     f"the RMS difference of the average log-power spectra")
+
+  def decoder(self) -> decoders.Clips:
+    return decoders.Clips(self.sample_rate)
 
   def picture(self, samples: np.ndarray, cols: int | None) -> np.ndarray:
     return spectrogram_grid(samples, cols)

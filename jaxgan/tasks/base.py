@@ -12,6 +12,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from jaxgan import decoders
 from jaxgan.errors import ConfigError, check_kwargs
 
 # Samples `[batch, *data_shape]`, or `(samples, labels [batch])` from a labelled dataset.
@@ -90,6 +91,10 @@ class Task(abc.ABC):
   def picture(self, samples: np.ndarray, cols: int | None) -> np.ndarray:
     """A uint8 picture `[h, w, c]` of samples from `grid_inputs` (`cols` a row: one row per
     class when conditional; None: the kind's own layout)."""
+
+  def decoder(self) -> decoders.Decoder:
+    """How a trained generator's outputs are decoded and written without this task."""
+    return decoders.Decoder()
 
   def write_samples(self, path: str, samples: np.ndarray) -> list[str]:
     """Writes the samples in the kind's own file format beside `path + ".png"` (strings,

@@ -24,6 +24,7 @@ from PIL import Image
 from jaxgan import (
   classifier,
   data,
+  decoders,
   evaluation,
   image_folder,
   inception,
@@ -193,6 +194,9 @@ class Images(Task):
                                (images[held_out:], labels[held_out:]),
                                (images[:held_out], labels[:held_out]),
                                name=config.dataset, seed=0))
+
+  def decoder(self) -> decoders.Images:
+    return decoders.Images()
 
   def picture(self, samples: np.ndarray, cols: int | None) -> np.ndarray:
     return pictures.image_grid(samples, cols)

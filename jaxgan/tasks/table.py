@@ -21,7 +21,7 @@ import ml_collections
 import numpy as np
 import pandas as pd
 
-from jaxgan import data, evaluation, pictures, table_metrics, tabular
+from jaxgan import data, decoders, evaluation, pictures, table_metrics, tabular
 from jaxgan.tasks.base import Batch, Dataset, DataSpec, Evaluator, Task, task_kwargs
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,9 @@ class Table(Task):
   def decode(self, samples: np.ndarray) -> pd.DataFrame:
     """Encoded rows `[n, width]` as a table."""
     return tabular.decode(self.table, samples)
+
+  def decoder(self) -> decoders.Rows:
+    return decoders.Rows(tabular.columns_json(self.table), tabular.dtypes(self.table))
 
   def evaluator(self, cache_dir: str) -> TableEvaluator:
     del cache_dir

@@ -12,7 +12,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxgan import data, evaluation, metrics, pictures, text
+from jaxgan import data, decoders, evaluation, metrics, pictures, text
 from jaxgan.errors import ConfigError
 from jaxgan.tasks.base import DataSpec, Evaluator, Task, no_labels, task_kwargs
 
@@ -56,6 +56,9 @@ class Words(Task):
   def decode(self, samples: np.ndarray) -> list[str]:
     """Sequences `[n, length, vocabulary]` as strings."""
     return text.decode(samples, self.words.vocabulary)
+
+  def decoder(self) -> decoders.Strings:
+    return decoders.Strings(self.words.vocabulary)
 
   def evaluator(self, cache_dir: str) -> WordEvaluator:
     del cache_dir
