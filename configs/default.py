@@ -84,6 +84,10 @@ def base_config() -> ml_collections.ConfigDict:
   config.augment = "none"
   config.augment_kwargs = ml_collections.ConfigDict()
   config.num_train_steps = 3000
+  # Fine-tuning: start from the G and D of this workdir's best (else newest) checkpoint, with
+  # new optimizer states (jaxgan.fine_tune); FreezeD: D's first layers stay as trained.
+  config.init_from = ""
+  config.freeze_d_layers = 0
   config.num_devices = 0  # 0: all local devices.
   # Several devices: "sharded" (jit over a device mesh; spans hosts, takes compiler options)
   # or "pmap" (this host's devices). See README, "Many devices and hosts".

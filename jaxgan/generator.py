@@ -186,7 +186,7 @@ def _checkpoints(workdir: str, step: int | None) -> tuple[ocp.CheckpointManager,
     if not os.path.isdir(directory):
       continue
     manager = ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(
-        create=False, read_only=True), item_handlers={
+        create=False), item_handlers={
             "state": ocp.StandardCheckpointHandler(), "config": ocp.JsonCheckpointHandler()})
     if step is not None and step not in manager.all_steps():
       raise FileNotFoundError(f"No checkpoint of step {step} in {directory}; there are "
@@ -208,12 +208,19 @@ def _description(workdir: str, config: ml_collections.ConfigDict) -> dict[str, A
   return describe(task.spec, task.decoder())
 
 
-def _from_workdir(workdir: str, step: int | None) -> Generator:
+def read_checkpoint(workdir: str, step: int | None = None
+                    ) -> tuple[ml_collections.ConfigDict, dict[str, Any], int]:
+  """The config, the training state (as nested dicts of numpy arrays, without the GAN that
+  made it) and the step of a workdir's checkpoint: `step`'s, else the best, else the
+  newest."""
   manager, step = _checkpoints(workdir, step)
   restored = manager.restore(step, args=ocp.args.Composite(
       state=ocp.args.StandardRestore(), config=ocp.args.JsonRestore()))
-  config = ml_collections.ConfigDict(tuples(restored.config))
-  state = jax.device_get(restored.state)
+  return ml_collections.ConfigDict(tuples(restored.config)), jax.device_get(restored.state), step
+
+
+def _from_workdir(workdir: str, step: int | None) -> Generator:
+  config, state, step = read_checkpoint(workdir, step)
   sampler = state["g_ema"] if state.get("g_ema") else state["g"]
   return Generator(config, _description(workdir, config), sampler["params"],
                    sampler.get("batch_stats") or {}, step)

@@ -21,6 +21,7 @@ from jaxgan import (
   augment,
   checkpointing,
   evaluation,
+  fine_tune,
   generator,
   growth,
   losses,
@@ -115,9 +116,14 @@ def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
   d_optimizer = build_optimizer(config.d_optimizer, config.n_critic * config.num_train_steps)
   if config.d_weight_clip:
     d_optimizer = optax.chain(d_optimizer, regularizers.clip_weights(config.d_weight_clip))
+  discriminator = pair.discriminator(**discriminator_kwargs, **conditioning)
+  if config.freeze_d_layers:
+    d_optimizer = optax.chain(d_optimizer, fine_tune.freeze_first_layers(
+        fine_tune.layer_names(discriminator, data_shape, num_classes, config.packing),
+        config.freeze_d_layers))
   return GAN(
       generator=generator.generator_module(config, spec),
-      discriminator=pair.discriminator(**discriminator_kwargs, **conditioning),
+      discriminator=discriminator,
       g_optimizer=build_optimizer(config.g_optimizer, config.num_train_steps),
       d_optimizer=d_optimizer,
       loss=losses.get(config.loss, **config.loss_kwargs.to_dict()),
@@ -192,6 +198,9 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
                 "eval_num_samples"):
     if config[field] <= 0:
       raise ConfigError(f"{field} must be positive, got {config[field]}.")
+  if config.freeze_d_layers < 0:
+    raise ConfigError(f"freeze_d_layers must be >= 0 (0: none frozen), got "
+                      f"{config.freeze_d_layers}.")
   if config.eval_every_steps < 0:
     raise ConfigError(f"eval_every_steps must be >= 0 (0: no evaluation), got "
                       f"{config.eval_every_steps}.")
@@ -353,6 +362,8 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
   state = checkpointing.restore_or_init(
       manager, init_state(gan, init_rng, dataset.data_shape), config)
   start_step = int(state.step)
+  if not start_step and config.init_from:
+    state = fine_tune.init_from(state, gan, config.init_from)
   if start_step:
     log.info("Resumed from %s at step %d.", manager.directory, start_step)
     changed = checkpointing.config_changes(manager, start_step, config)

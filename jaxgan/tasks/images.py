@@ -127,19 +127,28 @@ class Images(Task):
   `fraction < 1` trains on that fraction of the training split (`training_rows`), and
   `per_class > 0` on that many images of each class (`rows_per_class` with
   `subset_seed`), for limited-data studies; the evaluation still measures against the
-  whole split. `mirror` doubles the training set with its left-right mirror images."""
+  whole split. `classes` (default: all) keeps the images of those classes alone, in
+  training and in the evaluation (to pretrain on some classes and fine-tune on others).
+  `mirror` doubles the training set with its left-right mirror images."""
 
   def __init__(self, config: ml_collections.ConfigDict, *, binarized: bool = False,
                fraction: float = 1.0, per_class: int = 0, subset_seed: int = 0,
-               mirror: bool = False):
+               classes: tuple[int, ...] = (), mirror: bool = False):
     if not 0.0 < fraction <= 1.0:
       raise ConfigError(f"task_kwargs.fraction must be in (0, 1], got {fraction}.")
-    self.config, self.binarized = config, binarized
+    if classes and config.conditional:
+      raise ConfigError("task_kwargs.classes keeps some classes of the data, but a "
+                        "conditional GAN draws labels of all of them; set conditional=False "
+                        "or classes=().")
+    self.config, self.binarized, self.classes = config, binarized, tuple(classes)
     self.source = _source(config)
     num_classes = _num_classes(config, self.source) if config.conditional else 0
     rows = training_rows(len(self.source), fraction)
     if per_class:
       rows = rows_per_class(self.source.prepared.labels, per_class, subset_seed)
+    rows = rows[self._kept(self.source.prepared.labels[rows])]
+    if not len(rows):
+      raise ConfigError(f"task_kwargs.classes={classes} keeps no image of {config.dataset}.")
     self.dataset = data.streamed_dataset(
         config.dataset, lambda indices: self.source.read(rows[indices]), len(rows),
         config.seed, num_classes=num_classes, mirror=mirror, transform=self._model_range)
@@ -154,13 +163,20 @@ class Images(Task):
     images, labels = self.source.read(rows)
     return self._model_range(images), labels
 
+  def _kept(self, labels: np.ndarray) -> np.ndarray:
+    """Which of the images of `labels` are of the kept classes."""
+    return np.isin(labels, self.classes) if self.classes else np.ones(len(labels), bool)
+
   def _model_range(self, images: np.ndarray) -> np.ndarray:
     return (data.binarize if self.binarized else data.to_model_range)(images)
 
   def evaluator(self, cache_dir: str) -> evaluation.FeatureEvaluator:
     config = self.config
-    real, _ = self.reference
-    measured = f"({config.dataset}{'' if is_folder(config.dataset) else ' train split'})"
+    real, labels = self.reference
+    real = real[self._kept(labels)]
+    kept = f", classes {', '.join(map(str, self.classes))}" if self.classes else ""
+    measured = (f"({config.dataset}{'' if is_folder(config.dataset) else ' train split'}"
+                f"{kept})")
     if config.eval_features == "inception":
       return evaluation.FeatureEvaluator(
           inception.InceptionFeatures(inception.load(config.eval_inception_weights)), real,
