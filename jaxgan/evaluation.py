@@ -144,6 +144,12 @@ class FeatureEvaluator(Evaluator):
   def __call__(self, gan: GAN, g: Player, rng: jax.Array, num_samples: int
                ) -> tuple[dict[str, float], np.ndarray, np.ndarray | None]:
     samples, labels = sample(gan, g, rng, num_samples)
+    return self.measure(samples, labels), samples, labels
+
+  def measure(self, samples: np.ndarray, labels: np.ndarray | None = None) -> dict[str, float]:
+    """The metrics (prefixed `eval/`) of `samples [n, ...]` however they were made (and, if
+    conditional, the classes they were asked for)."""
+    num_samples = len(samples)
     features, probs = self.extractor.embed(samples)
     kid, kid_std = metrics.kernel_distance(self.real_features, features, num_subsets=20,
                                            subset_size=min(1000, num_samples))
@@ -161,7 +167,7 @@ class FeatureEvaluator(Evaluator):
         results["class_accuracy"] = np.mean(np.argmax(probs, axis=-1) == labels)
     if self.extra is not None:
       results |= self.extra(self.real, samples)
-    return {f"eval/{k}": float(v) for k, v in results.items()}, samples, labels
+    return {f"eval/{k}": float(v) for k, v in results.items()}
 
 
 def default_cache_dir() -> str:
