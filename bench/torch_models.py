@@ -1,4 +1,5 @@
-"""PyTorch twins of jaxgan's MLP GAN, DCGAN and SNGAN ResNets, and the same training step.
+"""PyTorch twins of jaxgan's MLP GAN, DCGAN and SNGAN ResNets (StyleGAN2's in
+bench/torch_stylegan2.py), and the same training step.
 
 Same layer sizes, initialisation, BatchNorm placement and momentum, Adam settings,
 losses and update order (D on real and detached fake, then G against the updated
@@ -12,6 +13,8 @@ import math
 import numpy as np
 import torch
 from torch import nn
+
+from bench import torch_stylegan2
 
 _BN = {"momentum": 0.1, "eps": 1e-5}  # Flax momentum 0.9.
 
@@ -244,6 +247,9 @@ def build(model: str, data_shape, generator: dict, discriminator: dict, latent_d
   if model == "mlp":
     return (MLPGenerator(latent_dim, data_shape, **generator),
             MLPDiscriminator(data_shape, **discriminator))
+  if model == "stylegan2":
+    return (torch_stylegan2.StyleGAN2Generator(latent_dim, data_shape, **generator),
+            torch_stylegan2.StyleGAN2Discriminator(data_shape, **discriminator))
   if model == "sngan_resnet":
     return (ResNetGenerator(latent_dim, data_shape, **generator),
             ResNetDiscriminator(data_shape, **discriminator))

@@ -138,9 +138,10 @@ def modulated_conv(x: Array, kernel: Array, styles: Array, *, demodulate: bool =
 
 class SynthesisLayer(nn.Module):
   """One modulated 3x3 convolution (after 2x upsampling if `up`), per-pixel noise scaled by
-  a learned strength, bias and leaky ReLU."""
+  a learned strength (if `noise`), bias and leaky ReLU."""
   features: int
   up: bool = False
+  noise: bool = True
 
   @nn.compact
   def __call__(self, x: Array, w: Array) -> Array:
@@ -150,10 +151,10 @@ class SynthesisLayer(nn.Module):
     if self.up:
       x = upsample(x)
     x = modulated_conv(x, kernel * (1.0 / math.sqrt(9 * channels)), styles)
-    strength = self.param("noise_strength", nn.initializers.zeros, ())
-    noise = jax.random.normal(self.make_rng("noise"), (*x.shape[:3], 1), x.dtype)
-    bias = self.param("bias", nn.initializers.zeros, (self.features,))
-    return _lrelu(x + strength * noise + bias)
+    if self.noise:
+      strength = self.param("noise_strength", nn.initializers.zeros, ())
+      x = x + strength * jax.random.normal(self.make_rng("noise"), (*x.shape[:3], 1), x.dtype)
+    return _lrelu(x + self.param("bias", nn.initializers.zeros, (self.features,)))
 
 
 class ToRGB(nn.Module):
@@ -179,7 +180,8 @@ def widths(size: int, channel_base: int, channel_max: int) -> dict[int, int]:
 class StyleGAN2Generator(nn.Module):
   """Latents `[batch, latent_dim]` (and labels `[batch]`) -> images `[batch, *data_shape]`,
   about [-1, 1] (not squashed). `truncation` < 1 pulls every w toward the tracked mean
-  (the truncation trick); in training, style mixing and the mean w's update are on."""
+  (the truncation trick); in training, style mixing and the mean w's update are on.
+  `noise=False` leaves out the noise inputs (and their strengths)."""
   data_shape: Sequence[int]
   w_dim: int = 512
   mapping_layers: int = 8
@@ -188,6 +190,7 @@ class StyleGAN2Generator(nn.Module):
   channel_max: int = 512
   style_mixing_prob: float = 0.9
   w_avg_beta: float = 0.995
+  noise: bool = True
   num_classes: int = 0
 
   @property
@@ -204,7 +207,7 @@ class StyleGAN2Generator(nn.Module):
     layers = [(sizes[4], False)]  # (features, up) of each convolution.
     for size, features in sizes.items():
       layers += [(features, True), (features, False)] if size > 4 else []
-    self.convs = [SynthesisLayer(features, up, name=f"conv{i}")
+    self.convs = [SynthesisLayer(features, up, self.noise, name=f"conv{i}")
                   for i, (features, up) in enumerate(layers)]
     self.to_rgb = [ToRGB(self.data_shape[-1], name=f"to_rgb{size}") for size in sizes]
 
@@ -219,6 +222,8 @@ class StyleGAN2Generator(nn.Module):
     ws = jnp.broadcast_to(w[:, None], (w.shape[0], self.num_ws, self.w_dim))
     if train and self.style_mixing_prob:
       ws = self._mix_styles(ws, latents, labels)
+    if isinstance(truncation, (int, float)) and truncation == 1:
+      return ws
     return self.w_avg.value + truncation * (ws - self.w_avg.value)
 
   def _mix_styles(self, ws: Array, latents: Array, labels: Array | None) -> Array:
