@@ -49,17 +49,20 @@ def test_stride_2_conv_transpose_routes_equal_the_dilated_convolution(
   np.testing.assert_allclose(getattr(layers, route)(x, k), expected, rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("size,stride,padding,kernel,in_features", [
-    (8, 2, 1, 4, 3), (16, 2, 1, 4, 3), (8, 2, 1, 4, 16), (16, 2, 1, 4, 16), (7, 2, 1, 4, 3),
-    (6, 1, 1, 3, 3)])
-def test_strided_conv_gradients_equal_autodiff(size, stride, padding, kernel, in_features):
+@pytest.mark.parametrize("size,stride,padding,kernel,in_features,out_features", [
+    (8, 2, 1, 4, 3, 8), (16, 2, 1, 4, 3, 8), (8, 2, 1, 4, 16, 8), (16, 2, 1, 4, 16, 8),
+    (7, 2, 1, 4, 3, 8), (6, 1, 1, 3, 3, 8), (6, 1, 1, 3, 16, 3), (5, 1, 1, 3, 1, 1),
+    (6, 1, 1, 3, 8, 8), (6, 1, 0, 3, 16, 3)])
+def test_strided_conv_gradients_equal_autodiff(size, stride, padding, kernel, in_features,
+                                               out_features):
   """Even sizes with stride 2, 4x4, padding 1 take the space-to-depth kernel gradient (image
-  channels in) and the matmul (image channels in) or phase input gradient; the others
+  channels in) and the matmul (image channels in) or phase input gradient; stride 1, 3x3,
+  padding 1 from or to image channels the neighbourhood and tap matmuls; the others
   XLA's own."""
-  x = jax.random.normal(jax.random.key(0), (2, size, size, in_features))
-  k = jax.random.normal(jax.random.key(1), (kernel, kernel, in_features, 8))
+  x = jax.random.normal(jax.random.key(0), (2, size, size + 1, in_features))
+  k = jax.random.normal(jax.random.key(1), (kernel, kernel, in_features, out_features))
   y = layers.conv(x, k, stride, padding)
-  np.testing.assert_allclose(y, layers._strided_conv(x, k, stride, padding), rtol=1e-6)
+  np.testing.assert_allclose(y, layers._strided_conv(x, k, stride, padding), rtol=1e-5, atol=1e-5)
   cotangent = jax.random.normal(jax.random.key(2), y.shape)
   fast = jax.grad(lambda x, k: jnp.sum(layers.conv(x, k, stride, padding) * cotangent),
                   (0, 1))(x, k)
@@ -89,7 +92,7 @@ def test_cpu_compiler_options_keep_the_math():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transposed", [False, True])
-@pytest.mark.parametrize("stride,padding,kernel", [(2, 1, 4), (1, 0, 3)])
+@pytest.mark.parametrize("stride,padding,kernel", [(2, 1, 4), (1, 0, 3), (1, 1, 3)])
 def test_forward_mode_autodiff_through_the_convolutions(transposed, stride, padding, kernel):
   """jax.jvp and jax.hessian work through both convolutions (the CPU routes included) and
   equal those of plain autodiff."""
