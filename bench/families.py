@@ -24,7 +24,8 @@ sys.path.insert(0, ROOT)
 
 from jaxgan import command_line, trainer  # noqa: E402
 
-CONFIGS = ("default.py", "sngan_digits.py", "msg_digits.py", "progressive_digits.py")
+CONFIGS = ("default.py", "sngan_digits.py", "msg_digits.py", "progressive_digits.py",
+           "stylegan2_digits.py")
 METRICS = ("eval/fd_classifier", "eval/kid", "eval/precision", "eval/recall")
 
 

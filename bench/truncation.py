@@ -67,6 +67,8 @@ def main():
   parser.add_argument("--out", default="")
   args = parser.parse_args()
   trainer.log_to_console()
+  print(f"psi {', '.join(map(str, PSIS))}: {args.num} samples each of "
+        f"{args.workdir or 'the default config, trained first'}", flush=True)
   with tempfile.TemporaryDirectory() as scratch:
     workdir = args.workdir
     if not workdir:

@@ -64,6 +64,15 @@ COMMANDS = {
     ".venv/bin/python bench/conv_layers.py --model dcgan32": r"\| layer \| size \|",
     ".venv/bin/python bench/mode_collapse.py": r"\| dataset \| setting \|",
     ".venv/bin/python bench/families.py": r"\| config \| steps \|",
+    ".venv/bin/python -m jaxgan.generate runs/default --num 64 --truncation 0.7 --out "
+    "runs/default/generated": r"Wrote 65 file\(s\)",
+    ".venv/bin/python -m jaxgan.export --workdir runs/default runs/digits.jaxgan": None,
+    ".venv/bin/python -m jaxgan.summary --config configs/stylegan2_digits.py": None,
+    ".venv/bin/python bench/truncation.py --out docs/generation": r"psi 1\.0, 0\.9",
+    ".venv/bin/python train.py --config.init_from=runs/default --config.freeze_d_layers=1 "
+    "--config.task_kwargs.classes=\"(5, 6, 7, 8, 9)\" --config.task_kwargs.per_class=10 "
+    "--workdir runs/fine_tuned": TRAINING,
+    ".venv/bin/python bench/fine_tune.py": r"images of each of the digits",
     ".venv/bin/python bench/scaling.py": r"\| model \| batch \| devices \|",
     ".venv/bin/python train.py --config configs/dcgan_cifar10.py --config.num_devices=1":
         "skip: a GPU, and CIFAR-10 from the internet",
