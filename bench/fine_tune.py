@@ -6,9 +6,9 @@
 Pretrains the default config (DCGAN, EMA, lazy R1) on every training image of the digits
 0-4, then trains on `--per_class` images of each of the digits 5-9 for `--steps` steps:
 from scratch, fine-tuned from the pretrained G and D (`init_from`), and fine-tuned with
-D's first layers frozen (FreezeD, `freeze_d_layers`). Prints the FD and precision/recall
-against every training image of the digits 5-9 (in jaxgan's classifier's features),
-at the last evaluation and the best one, as mean ± std over the seeds.
+D's first layer frozen (FreezeD, `freeze_d_layers`; the default's D has three). Prints
+the FD against every training image of the digits 5-9 (in jaxgan's classifier's features)
+at every evaluation, and the last one's precision and recall, as mean ± std over the seeds.
 """
 
 import argparse
@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -26,9 +27,9 @@ from jaxgan import command_line, trainer  # noqa: E402
 SOURCE, TARGET = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
 
 
-def train(workdir: str, seed: int, steps: int, **fields) -> dict[str, float]:
-  """Trains the default config with `fields` changed into `workdir`; the last and the best
-  evaluation's FD, and the last precision and recall."""
+def train(workdir: str, seed: int, steps: int, **fields) -> dict[str, Any]:
+  """Trains the default config with `fields` changed into `workdir`; the FD of every
+  evaluation by step, and the last precision and recall."""
   config = command_line.load_config_file(os.path.join(ROOT, "configs", "default.py"))
   config.seed, config.num_devices, config.num_train_steps = seed, 1, steps
   config.eval_every_steps = config.checkpoint_every_steps = min(500, steps)
@@ -38,10 +39,9 @@ def train(workdir: str, seed: int, steps: int, **fields) -> dict[str, float]:
   trainer.train_and_evaluate(config, workdir)
   rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
   evaluations = [row for row in rows if "eval/fd_classifier" in row]
-  last = evaluations[-1]
-  return {"last": last["eval/fd_classifier"],
-          "best": min(row["eval/fd_classifier"] for row in evaluations),
-          "precision": last["eval/precision"], "recall": last["eval/recall"]}
+  return {"fd": {row["step"]: row["eval/fd_classifier"] for row in evaluations},
+          "precision": evaluations[-1]["eval/precision"],
+          "recall": evaluations[-1]["eval/recall"]}
 
 
 def main():
@@ -50,7 +50,7 @@ def main():
   parser.add_argument("--per_class", type=int, default=10)
   parser.add_argument("--pretrain_steps", type=int, default=3000)
   parser.add_argument("--steps", type=int, default=1500)
-  parser.add_argument("--freeze", type=int, default=2, help="D layers FreezeD keeps.")
+  parser.add_argument("--freeze", type=int, default=1, help="D layers FreezeD keeps.")
   args = parser.parse_args()
   trainer.log_to_console()
   print(f"{args.per_class} images of each of the digits {TARGET} ({args.steps} steps), after "
@@ -67,12 +67,12 @@ def main():
           {"init_from": pretrained, "freeze_d_layers": args.freeze})):
         runs.append(train(os.path.join(root, f"{name}{seed}"), seed, args.steps,
                           **target, **extra))
-  print("| start | FD, last | FD, best | precision | recall |")
-  print("|---|---|---|---|---|")
+  steps = sorted(rows["from scratch"][0]["fd"])
+  print(f"| start | {' | '.join(f'FD at {s:,}' for s in steps)} | precision | recall |")
+  print("|---|" + "---|" * (len(steps) + 2))
   for name, runs in rows.items():
-    print(f"| {name} | {mean_std([r['last'] for r in runs], 1)} | "
-          f"{mean_std([r['best'] for r in runs], 1)} | "
-          f"{mean_std([r['precision'] for r in runs], 2)} | "
+    fds = " | ".join(mean_std([r["fd"][s] for r in runs], 1) for s in steps)
+    print(f"| {name} | {fds} | {mean_std([r['precision'] for r in runs], 2)} | "
           f"{mean_std([r['recall'] for r in runs], 2)} |")
 
 
