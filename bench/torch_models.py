@@ -111,17 +111,42 @@ def _up(x):
   return nn.functional.interpolate(x, scale_factor=2, mode="nearest")
 
 
+class _SpectralNorm(nn.Module):
+  """`layer` with its weight divided by its largest singular value, estimated by one power
+  iteration per forward, kept in training (v from u, then u from v, as Flax's
+  `nn.SpectralNorm`). The new `u` replaces the buffer rather than being written into it
+  (as `nn.utils.spectral_norm` does): under torch.compile, the backward of an earlier
+  forward still reads the old one."""
+
+  def __init__(self, layer: nn.Module):
+    super().__init__()
+    self.layer = layer
+    out_features = layer.weight.shape[0]
+    self.register_buffer("weight_u", nn.functional.normalize(torch.randn(out_features), dim=0))
+
+  def forward(self, x):
+    matrix = self.layer.weight.flatten(1)
+    with torch.no_grad():
+      v = nn.functional.normalize(matrix.T @ self.weight_u, dim=0, eps=1e-12)
+      u = nn.functional.normalize(matrix @ v, dim=0, eps=1e-12)
+      if self.training:  # Kept in training only; inference iterates from the kept one too.
+        self.weight_u = u
+    weight = self.layer.weight / (u @ matrix @ v)
+    if isinstance(self.layer, nn.Linear):
+      return nn.functional.linear(x, weight, self.layer.bias)
+    return self.layer._conv_forward(x, weight, self.layer.bias)  # pylint: disable=protected-access
+
+
 def _sn(layer: nn.Module) -> nn.Module:
-  # The classic form: v from u, then u from v, one step per training forward, as Flax's.
-  return nn.utils.spectral_norm(layer)
+  return _SpectralNorm(layer)
 
 
 def _load(layer: nn.Module, p: dict, u: np.ndarray | None = None) -> None:
   """A Flax Dense/Conv's kernel and bias (and spectral-norm vector `u`) into `layer`."""
-  weight = getattr(layer, "weight_orig", None)
-  weight = layer.weight if weight is None else weight
-  weight.copy_(torch.from_numpy(np.array(_jax_to_torch_weight(np.asarray(p["kernel"]), layer))))
-  layer.bias.copy_(torch.from_numpy(np.array(p["bias"])))
+  inner = getattr(layer, "layer", layer)  # Inside a _SpectralNorm.
+  inner.weight.copy_(torch.from_numpy(np.array(_jax_to_torch_weight(np.asarray(p["kernel"]),
+                                                                    inner))))
+  inner.bias.copy_(torch.from_numpy(np.array(p["bias"])))
   if u is not None:
     layer.weight_u.copy_(torch.from_numpy(np.array(u).reshape(-1)))
 
