@@ -84,3 +84,17 @@ def test_same_forward_and_one_step_losses_and_updates(name):
                                       for p in module.parameters()]))
     assert difference.max() <= 4e-4 + 1e-7
     assert np.sum(gradient * difference) < 1e-3 * 2e-4 * np.sum(gradient)
+
+
+def test_the_sngan_twin_trains_under_torch_compile():
+  """Its spectral norm replaces `u` each forward: written in place, the backward of D's
+  first forward (real) read the `u` its second (fake) had changed, and torch.compile failed."""
+  g, d = torch_models.build("sngan_resnet", (16, 16, 3), {"features": (8, 8)},
+                            {"features": (8, 8, 8), "num_down": 2}, 8)
+  step = torch_models.TrainStep(g, d)
+  step.generator, step.discriminator = torch.compile(g), torch.compile(d)
+  u = d.blocks[0].conv0.weight_u.clone()
+  for _ in range(2):
+    d_loss, g_loss = step(torch.randn(4, 3, 16, 16), torch.randn(4, 8))
+    assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
+  assert not torch.equal(u, d.blocks[0].conv0.weight_u)  # The power iteration moved on.
