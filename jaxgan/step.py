@@ -78,9 +78,9 @@ def _context(gan: GAN, state: GANState, axis_name: str | None) -> _Context:
 
 
 def apply_model(module: nn.Module, dtype: str, params: Any, batch_stats: Any,
-           inputs: jax.Array, labels: jax.Array | None = None, *, train: bool = True,
-           noise_rng: jax.Array | None = None, method: str = "__call__",
-           **model_kwargs) -> tuple[jax.Array, Any]:
+                inputs: jax.Array, labels: jax.Array | None = None, *, train: bool = True,
+                noise_rng: jax.Array | None = None, method: str = "__call__",
+                **model_kwargs) -> tuple[jax.Array, Any]:
   """`module(inputs)`, or `module(inputs, labels)` when conditional (or that `method` of
   it), computed in `dtype` (float32 outputs), and its new BatchNorm/spectral-norm
   statistics (unchanged unless `train`). `noise_rng` feeds a model's own randomness (its
@@ -131,7 +131,7 @@ def _apply_d(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples: Any,
   if gan.packing > 1:
     samples = jax.tree.map(lambda x: regularizers.pack(x, gan.packing), samples)
   return apply_model(gan.discriminator, gan.compute_dtype, d_params, d_stats, samples, labels,
-                train=train, noise_rng=noise_rng, **ctx.model_kwargs)
+                     train=train, noise_rng=noise_rng, **ctx.model_kwargs)
 
 
 def _real_inputs(gan: GAN, ctx: _Context, real: jax.Array) -> Any:
@@ -350,7 +350,7 @@ def _generate(gan: GAN, ctx: _Context, g_params: Any, g_stats: Any,
               inputs: _Inputs) -> tuple[jax.Array, Any]:
   """G's fake batch `[per_device_batch, *data_shape]` in training, and its new statistics."""
   return apply_model(gan.generator, gan.compute_dtype, g_params, g_stats, inputs.latents,
-                inputs.fake_labels, noise_rng=inputs.noise_rng, **ctx.model_kwargs)
+                     inputs.fake_labels, noise_rng=inputs.noise_rng, **ctx.model_kwargs)
 
 
 def _d_update(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _Inputs,
@@ -434,17 +434,21 @@ def _g_penalties(gan: GAN, ctx: _Context, g: Player, params: Any, inputs: _Input
                  rng: jax.Array) -> tuple[jax.Array, tuple[Metrics, Any]]:
   """G's weighted penalties (path length) on the latents of its update, each on the steps it
   is due, and `(their values, the penalties' new running values)`."""
-  def apply(method: str, inputs_, labels, noise_rng):
-    return apply_model(gan.generator, gan.compute_dtype, params, g.batch_stats, inputs_, labels,
-                  train=False, noise_rng=noise_rng, method=method)[0]
+  def apply(method: str, inputs_: jax.Array, labels: jax.Array | None,
+            noise_rng: jax.Array | None) -> jax.Array:
+    return apply_model(gan.generator, gan.compute_dtype, params, g.batch_stats, inputs_,
+                       labels, train=False, noise_rng=noise_rng, method=method)[0]
 
   ws = apply("mapping", inputs.latents, inputs.fake_labels, None)
   loss, terms, states = jnp.zeros((), jnp.float32), {}, []
   keys = jax.random.split(rng, len(gan.g_penalties))
   for penalty, key, state in zip(gan.g_penalties, keys, g.penalty_state):
-    synthesize = lambda ws, key=key: apply("synthesis", ws, None, jax.random.fold_in(key, 1))  # noqa: E731
+    def synthesize(ws: jax.Array, noise_rng: jax.Array = jax.random.fold_in(key, 1)):
+      return apply("synthesis", ws, None, noise_rng)
+
     value, state = _lazily(penalty.every, ctx.step,
-                           lambda: penalty.fn(synthesize, ws, key, state), (loss, state))
+                           lambda: penalty.fn(synthesize, ws, key, state),
+                           (jnp.zeros((), jnp.float32), state))
     loss += penalty.weight * penalty.every * value
     terms[f"g/{penalty.name}"] = value
     states.append(state)
@@ -520,7 +524,7 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
     The new state and scalar metrics: `d/loss`, `d/real_prob` and `d/fake_prob` (mean D(x)
     and D(G(z)) before the last D update; for a critic, `d/real_score` and `d/fake_score`,
     its mean outputs), `d/grad_norm`, `g/loss`, `g/grad_norm`, one per regulariser that
-    is on, and with ADA its probability `aug/p` and signal `aug/real_sign` (mean sign of
+    is on (`d/r1`, `g/path_length`, ...), and with ADA its probability `aug/p` and signal `aug/real_sign` (mean sign of
     D's outputs on real images).
   """
   inputs, g_rng = _step_inputs(gan, state.step, batch, rng, axis_name)
@@ -572,7 +576,7 @@ def generate_outputs(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array 
   give fixed samples."""
   noise_rng = jax.random.key(0) if noise_rng is None else noise_rng
   return apply_model(gan.generator, gan.compute_dtype, g.params, g.batch_stats, latents, labels,
-                train=False, noise_rng=noise_rng)[0]
+                     train=False, noise_rng=noise_rng)[0]
 
 
 def generate(gan: GAN, g: Player, latents: jax.Array, labels: jax.Array | None = None,
