@@ -36,7 +36,7 @@ PARALLELISMS = {"jaxgan-pmap": "pmap", "jaxgan-sharded": "sharded"}
 TORCH_FRAMEWORKS = ("torch", "torch-channels_last", "torch.compile")
 # Steps per timed run and timed runs, by model: keep each measurement to tens of seconds.
 TIMING = {"mlp28": (50, 5), "dcgan32": (5, 5), "dcgan64": (2, 3), "sngan32": (2, 3),
-          "msg32": (2, 3), "progressive32": (2, 3), "stylegan2_32": (2, 3)}
+          "msg32": (2, 3), "progressive32": (2, 3), "stylegan2": (2, 3)}
 
 
 def _jax_worker(model: str, framework: str, batch: int, steps: int, repeats: int) -> dict:

@@ -33,15 +33,14 @@ MODELS = {
                                     "discriminator": {"features": (64, 128, 256, 256)}}),
     # StyleGAN2 at 32x32 with 256 features at every resolution and a 2-layer mapping network
     # (the paper's CIFAR-10 model has 512), without style mixing: the PyTorch twin draws none.
-    "stylegan2_32": ((32, 32, 3), {"model": "stylegan2", "latent_dim": 256,
-                                   "generator": {"w_dim": 256, "mapping_layers": 2,
-                                                 "channel_base": 8192, "channel_max": 256,
-                                                 "style_mixing_prob": 0.0},
-                                   "discriminator": {"channel_base": 8192,
-                                                     "channel_max": 256}}),
+    "stylegan2": ((32, 32, 3), {"model": "stylegan2", "latent_dim": 256,
+                                "generator": {"w_dim": 256, "mapping_layers": 2,
+                                              "channel_base": 8192, "channel_max": 256,
+                                              "style_mixing_prob": 0.0},
+                                "discriminator": {"channel_base": 8192, "channel_max": 256}}),
 }
 # The models bench/torch_models.py has a PyTorch twin of.
-TORCH_TWINS = ("mlp28", "dcgan32", "dcgan64", "sngan32", "stylegan2_32")
+TORCH_TWINS = ("mlp28", "dcgan32", "dcgan64", "sngan32", "stylegan2")
 
 
 def config(name: str, *, batch_size: int, schedule: str = "alternating"
