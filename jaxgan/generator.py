@@ -115,8 +115,8 @@ class Generator:
     truncates = _truncates_itself(self.module)
 
     def run(params, batch_stats, latents, labels, noise_rng, truncation):
-      kwargs = {"truncation": truncation} if truncates else {}
-      if not truncates:  # Toward the mean latent, 0.
+      kwargs = {"truncation": truncation} if truncates and truncation is not None else {}
+      if not truncates and truncation is not None:  # Toward the mean latent, 0.
         latents = latents * truncation
       outputs = apply_model(self.module, self.config.dtype, params, batch_stats, latents,
                             labels, train=False, noise_rng=noise_rng, **kwargs)[0]
@@ -133,11 +133,12 @@ class Generator:
     if not 0.0 <= truncation <= 1.0:
       raise ValueError(f"truncation must be in [0, 1] (1: none), got {truncation}.")
     noise_rng = jax.random.fold_in(jax.random.key(seed), 1)
+    psi = None if truncation == 1 else jnp.float32(truncation)  # None: G exactly as trained.
     n = latents.shape[0]
     return np.concatenate([np.asarray(self._run(
         self.params, self.batch_stats, latents[i:i + BATCH_SIZE],
-        None if labels is None else labels[i:i + BATCH_SIZE],
-        jax.random.fold_in(noise_rng, i), jnp.float32(truncation)))
+        None if labels is None else labels[i:i + BATCH_SIZE], jax.random.fold_in(noise_rng, i),
+        psi))
         for i in decoders.progress(range(0, n, BATCH_SIZE), n if progress else 0,
                                    "generating", BATCH_SIZE)])
 

@@ -524,8 +524,8 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
     The new state and scalar metrics: `d/loss`, `d/real_prob` and `d/fake_prob` (mean D(x)
     and D(G(z)) before the last D update; for a critic, `d/real_score` and `d/fake_score`,
     its mean outputs), `d/grad_norm`, `g/loss`, `g/grad_norm`, one per regulariser that
-    is on (`d/r1`, `g/path_length`, ...), and with ADA its probability `aug/p` and signal `aug/real_sign` (mean sign of
-    D's outputs on real images).
+    is on (`d/r1`, `g/path_length`, ...), and with ADA its probability `aug/p` and signal
+    `aug/real_sign` (mean sign of D's outputs on real images).
   """
   inputs, g_rng = _step_inputs(gan, state.step, batch, rng, axis_name)
   ctx = _context(gan, state, axis_name)
