@@ -10,7 +10,9 @@ groups of 32 (20,720,641): both as NVIDIA's for the same options. Batch 64, Adam
 steps, no path length regularisation and no style mixing (as that config), and an EMA
 generator of half-life 500k images. The paper trains 100M images (1.56M steps at batch
 64); FID with InceptionV3 needs `--config.eval_features=inception` and its weights.
-`--config.conditional=True` trains on the labels, as `--cond=1` does.
+`--config.conditional=True` trains on the labels, as `--cond=1` does. Not applied here: that
+code's EMA ramp-up, and its correction of Adam's learning rate and betas for the steps of
+lazy regularisation.
 """
 
 import ml_collections
