@@ -27,7 +27,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from flax import serialization
 
-from jaxgan import decoders, models
+from jaxgan import checkpointing, decoders, models
 from jaxgan.step import apply_model
 from jaxgan.tasks.base import DataSpec
 
@@ -181,14 +181,12 @@ class Generator:
 def _checkpoints(workdir: str, step: int | None) -> tuple[ocp.CheckpointManager, int]:
   """The manager and step to load: `step` of `WORKDIR/checkpoints`, else the best
   checkpoint (`WORKDIR/best`), else the newest."""
-  places = ["checkpoints"] if step is not None else ["best/checkpoints", "checkpoints"]
+  places = [workdir] if step is not None else [os.path.join(workdir, "best"), workdir]
   for place in places:
-    directory = os.path.abspath(os.path.join(workdir, place))
+    directory = os.path.abspath(os.path.join(place, "checkpoints"))
     if not os.path.isdir(directory):
       continue
-    manager = ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(
-        create=False), item_handlers={
-            "state": ocp.StandardCheckpointHandler(), "config": ocp.JsonCheckpointHandler()})
+    manager = checkpointing.make_manager(place, create=False)
     if step is not None and step not in manager.all_steps():
       raise FileNotFoundError(f"No checkpoint of step {step} in {directory}; there are "
                               f"{manager.all_steps()}.")
