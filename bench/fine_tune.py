@@ -36,7 +36,9 @@ def train(workdir: str, seed: int, steps: int, **fields) -> dict[str, Any]:
   for name, value in fields.items():
     parent, _, key = name.rpartition(".")
     (config[parent] if parent else config)[key] = value
-  trainer.train_and_evaluate(config, workdir)
+  state = trainer.train_and_evaluate(config, workdir)
+  if int(state.step) < steps:  # Stopped by SIGTERM or SIGINT.
+    sys.exit(f"Stopped at step {int(state.step)} of {workdir}; no results.")
   rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
   evaluations = [row for row in rows if "eval/fd_classifier" in row]
   return {"fd": {row["step"]: row["eval/fd_classifier"] for row in evaluations},

@@ -75,7 +75,9 @@ def main():
       workdir = scratch
       config = command_line.load_config_file(os.path.join(ROOT, "configs", "default.py"))
       config.num_devices = 1
-      trainer.train_and_evaluate(config, workdir)
+      state = trainer.train_and_evaluate(config, workdir)
+      if int(state.step) < config.num_train_steps:  # Stopped by SIGTERM or SIGINT.
+        sys.exit(f"Stopped at step {int(state.step)}; no results.")
     results, rows = sweep(workdir, args.num, args.seed)
   print(f"\n{args.num} samples a psi, the same latents at every psi\n")
   print("| psi | FD | precision | recall | density | coverage |")
