@@ -27,7 +27,7 @@ def base_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0
 
-  # Data: the kind of data (jaxgan.tasks: images, mixture, words, table, audio), its
+  # Data: the kind of data (jaxgan.tasks: images, translation, mixture, words, table, audio), its
   # dataset, and the kind's own settings (keyword arguments of its task, e.g. images:
   # binarized; words: sequence_length; table: categorical_columns, target; audio:
   # sample_rate, length).
@@ -65,6 +65,9 @@ def base_config() -> ml_collections.ConfigDict:
   # G penalties, for a generator with a mapping network (stylegan2), e.g.
   # ({"name": "path_length", "weight": 2.0, "every": 4},).
   config.g_penalties = ()
+  # Image-to-image translation (task="translation"): G's losses besides the adversarial one
+  # (jaxgan.translation), e.g. pix2pix's ({"name": "l1", "weight": 100.0},).
+  config.translation_terms = ()
   config.d_weight_clip = 0.0  # WGAN weight clipping of D's parameters to [-c, c].
   config.instance_noise = ml_collections.ConfigDict({"std": 0.0, "anneal_steps": 0})
   config.label_flip_fraction = 0.0

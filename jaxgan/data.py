@@ -85,9 +85,9 @@ def streamed_dataset(name: str, read: Callable[[np.ndarray], tuple[np.ndarray, n
   def batch(step: int, batch_size: int, rows: np.ndarray | None = None) -> Batch:
     indices = shuffled(_positions(step, batch_size, rows))
     images, labels = read(indices % size)
-    if mirror:
-      mirrored = (indices >= size)[:, None, None, None]
-      images = np.where(mirrored, images[:, :, ::-1], images)
+    if mirror:  # Left-right: the width axis of `[k, ..., h, w, c]`.
+      mirrored = (indices >= size).reshape((-1,) + (1,) * (images.ndim - 1))
+      images = np.where(mirrored, images[..., ::-1, :], images)
     images = transform(images)
     return (images, labels.astype(np.int32)) if num_classes else images
 
@@ -171,8 +171,9 @@ def _prepare(builder: tfds.core.DatasetBuilder, *, download: bool) -> None:
   if bundled:
     log.info("Preparing %s in %s (once).", name, os.path.join(root, name))
   elif not download:
+    shown = name if builder.builder_config is None else f"{name}/{builder.builder_config.name}"
     raise ConfigError(
-        f"Dataset {name!r} is not prepared in {root}. Prepare it once with internet access: "
+        f"Dataset {shown!r} is not prepared in {root}. Prepare it once with internet access: "
         f".venv/bin/pip install '.[datasets]' and run with --config.download=True (or point "
         f"--config.data_dir at a prepared copy).")
   else:

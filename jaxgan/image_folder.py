@@ -35,7 +35,7 @@ def square(image: Image.Image, size: int) -> Image.Image:
   return image.crop((left, top, left + side, top + side)).resize((size, size), method)
 
 
-def _rgb(image: Image.Image) -> Image.Image:
+def rgb(image: Image.Image) -> Image.Image:
   """`image` in RGB, transparency laid over white."""
   if image.mode == "P" and "transparency" in image.info:
     image = image.convert("RGBA")
@@ -50,7 +50,7 @@ def _load(root: str, relative: str, class_name: str, size: int) -> prepared_imag
   try:
     with Image.open(os.path.join(root, relative)) as image:
       image.load()
-      return prepared_images.Loaded(relative, class_name, np.asarray(square(_rgb(image), size)),
+      return prepared_images.Loaded(relative, class_name, np.asarray(square(rgb(image), size)),
                                     grey=image.mode in GREY_MODES)
   except Exception as e:  # pylint: disable=broad-except  Pillow raises many kinds.
     reason = f"{type(e).__name__}: {str(e)[:80]}" if str(e) else type(e).__name__

@@ -232,8 +232,9 @@ def _linear_map(fn: Callable[[Array], Array], like: Array) -> Callable[[Array], 
   return lambda x: transposed(x)[0]
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
-def conv_transpose(inputs: Array, kernel: Array, stride: int, padding: int) -> Array:
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4))
+def conv_transpose(inputs: Array, kernel: Array, stride: int, padding: int,
+                   output_padding: int = 0) -> Array:
   """Transposed convolution with PyTorch's `ConvTranspose2d` geometry.
 
   Args:
@@ -243,24 +244,27 @@ def conv_transpose(inputs: Array, kernel: Array, stride: int, padding: int) -> A
       `[in, out, k, k]` transposed to `(2, 3, 1, 0)`).
     stride: spatial stride `s`.
     padding: PyTorch's implicit padding `p`.
+    output_padding: PyTorch's `output_padding` `q`, added to the bottom and right (a 3x3,
+      stride-2 layer with `p = q = 1` doubles the size, as CycleGAN's generator's do).
 
   Returns:
-    `[n, (h - 1) s - 2p + k, (w - 1) s - 2p + k, out_features]`.
+    `[n, (h - 1) s - 2p + k + q, (w - 1) s - 2p + k + q, out_features]`.
   """
   _, h, w, _ = inputs.shape
   k = kernel.shape[0]
-  out_hw = ((h - 1) * stride - 2 * padding + k, (w - 1) * stride - 2 * padding + k)
+  out_hw = ((h - 1) * stride - 2 * padding + k + output_padding,
+            (w - 1) * stride - 2 * padding + k + output_padding)
   return _transposed(inputs, kernel, stride, padding, out_hw)
 
 
 @conv_transpose.defjvp
-def _conv_transpose_jvp(stride, padding, primals, tangents):
+def _conv_transpose_jvp(stride, padding, output_padding, primals, tangents):
   # The layer is bilinear: <g, conv_transpose(x, k)> = <conv(g, k), x>, so both tangent
   # terms are transposes of the ordinary strided convolution's maps, and reverse mode
   # computes them as that convolution applied to g (forward-mode autodiff works too).
   inputs, kernel = primals
   inputs_dot, kernel_dot = tangents
-  outputs = conv_transpose(inputs, kernel, stride, padding)
+  outputs = conv_transpose(inputs, kernel, stride, padding, output_padding)
   by_inputs = _linear_map(lambda g: _strided_conv(g, kernel, stride, padding), outputs)
   by_kernel = _linear_map(lambda g: _kernel_grad(g, inputs, kernel, stride, padding), outputs)
   return outputs, by_inputs(inputs_dot) + by_kernel(kernel_dot)
@@ -287,12 +291,14 @@ def _conv_jvp(stride, padding, primals, tangents):
 
 
 class _TorchGeometryConv(nn.Module):
-  """A square-kernel (transposed) convolution with PyTorch's `stride` and `padding`."""
+  """A square-kernel (transposed) convolution with PyTorch's `stride` and `padding` (and a
+  transposed one's `output_padding`)."""
   features: int
   kernel_size: int = 4
   stride: int = 2
   padding: int = 1
   use_bias: bool = True
+  output_padding: int = 0
   kernel_init: nn.initializers.Initializer = nn.initializers.normal(0.02)
   transposed: ClassVar[bool]
 
@@ -302,8 +308,10 @@ class _TorchGeometryConv(nn.Module):
     shape = (k, k, self.features, in_features) if self.transposed else (
         k, k, in_features, self.features)
     kernel = self.param("kernel", self.kernel_init, shape).astype(inputs.dtype)
-    convolve = conv_transpose if self.transposed else conv
-    outputs = convolve(inputs, kernel, self.stride, self.padding)
+    if self.transposed:
+      outputs = conv_transpose(inputs, kernel, self.stride, self.padding, self.output_padding)
+    else:
+      outputs = conv(inputs, kernel, self.stride, self.padding)
     if self.use_bias:
       outputs += self.param("bias", nn.initializers.zeros, (self.features,))
     return outputs

@@ -198,6 +198,18 @@ def least_squares(*, a: float = 0.0, b: float = 1.0, c: float = 1.0) -> GANLoss:
                  functools.partial(least_squares_generator_loss, c=c))
 
 
+def no_adversary_generator_loss(fake_logits: Array) -> Array:
+  """0 for any `fake_logits [batch]`: G learns nothing from D."""
+  return 0.0 * jnp.mean(fake_logits)
+
+
+def no_adversary() -> GANLoss:
+  """D trains as a real/fake classifier, but G's adversarial loss is 0: G learns from its
+  other terms alone. The baseline that shows what the adversarial term adds, e.g. pix2pix's
+  U-Net trained on L1 alone (configs/pix2pix_digits_edges_l1.py)."""
+  return GANLoss(binary_discriminator_loss, no_adversary_generator_loss, outputs_are_logits=True)
+
+
 RELATIVISTIC_FORMS = ("standard", "least_squares")
 
 
@@ -218,6 +230,7 @@ LOSSES: Registry[Callable[..., GANLoss]] = Registry("loss", {
     "hinge": hinge,
     "least_squares": least_squares,
     "relativistic_average": relativistic_average,
+    "no_adversary": no_adversary,
 })
 
 

@@ -69,6 +69,24 @@ class Augment:
 
 
 @dataclasses.dataclass(frozen=True)
+class Translation:
+  """Image-to-image translation: G maps images of one domain to another.
+
+  Paired (pix2pix): batches are `(targets, sources)`; G takes `(latents, sources)` as a
+  class-conditional G takes labels, and D judges `(samples, sources)` pairs.
+  `source_shape` is one source's shape. Unpaired (CycleGAN): a sample holds an image of each
+  domain, `[2, *image_shape]`; G takes `(latents, real batch)` and returns each image
+  translated to the other domain, and D is unconditional.
+
+  `terms` are G's losses besides the adversarial one (pix2pix's L1 to the target,
+  CycleGAN's cycle consistency and identity; jaxgan.translation).
+  """
+  paired: bool
+  source_shape: tuple[int, ...] = ()
+  terms: tuple[Any, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class GAN:
   """Everything about a GAN that training does not change.
 
@@ -115,6 +133,9 @@ class GAN:
   `growth` is the schedule of a progressively growing model (jaxgan.growth), None for
   the others; its phase is the one `train_step` trains, set by `at_step`.
 
+  `translation` makes G translate the batch's images instead of drawing samples from latents
+  alone (`Translation`: pix2pix, CycleGAN); None for generation.
+
   `compute_dtype="bfloat16"` computes G and D in bfloat16 (mixed precision): parameters,
   optimizer states, BatchNorm statistics, losses and their reductions stay float32.
   """
@@ -143,6 +164,7 @@ class GAN:
   past_discriminators: PastSnapshots = PastSnapshots()
   compute_dtype: str = "float32"
   augment: Augment = Augment()
+  translation: Translation | None = None
 
   def __post_init__(self):
     if self.compute_dtype not in COMPUTE_DTYPES:
@@ -190,9 +212,19 @@ class GAN:
     if self.num_classes and self.packing > 1:
       raise ConfigError("A packed D judges several samples at once, so it cannot be "
                         "conditioned on one label each; set packing=1 for a conditional GAN.")
+    if self.translation is not None and self.translation.paired and (
+        self.replay.size or self.num_classes):
+      raise ConfigError("A paired translation's D judges each sample with its source: set "
+                        "replay.size=0 (the buffer keeps no sources) and conditional=False "
+                        "(the sources are the condition).")
     if self.num_classes and self.replay.size:
       raise ConfigError("The replay buffer keeps samples without their labels, so it cannot "
                         "be used with a conditional GAN; set replay.size=0.")
+
+  @property
+  def conditional(self) -> bool:
+    """Whether batches come as `(samples, labels or sources)`."""
+    return bool(self.num_classes) or (self.translation is not None and self.translation.paired)
 
   def at_step(self, step: int) -> "GAN":
     """The GAN that trains step `step` (counted from 0): itself, unless it grows."""
@@ -256,6 +288,20 @@ def balanced_labels(gan: GAN, num: int) -> jax.Array | None:
   return jnp.arange(num) % gan.num_classes if gan.num_classes else None
 
 
+def example_conditions(gan: GAN, data_shape: Sequence[int], num: int
+                       ) -> tuple[jax.Array | None, jax.Array | None]:
+  """Example conditions of `num` samples, what G and D take besides their inputs: class
+  labels `[num]`, a paired translation's sources `[num, *source_shape]` for both, an
+  unpaired one's batch `[num, *data_shape]` for G alone; None where a model takes none."""
+  if gan.translation is None:
+    labels = balanced_labels(gan, num)
+    return labels, labels
+  if gan.translation.paired:
+    sources = jnp.zeros((num, *gan.translation.source_shape))
+    return sources, sources
+  return jnp.zeros((num, *data_shape)), None
+
+
 def _copy(tree: Any) -> Any:
   """A copy in new buffers: the step donates the state, and XLA cannot donate one buffer twice."""
   return jax.tree.map(jnp.copy, tree)
@@ -275,13 +321,13 @@ def init_state(gan: GAN, rng: jax.Array, data_shape: Sequence[int]) -> GANState:
   """Fresh state for data samples of shape `data_shape` (without the batch axis)."""
   g_rng, d_rng = jax.random.split(rng)
   history = gan.historical_averaging_weight > 0
-  labels = balanced_labels(gan, 1)
+  g_labels, d_labels = example_conditions(gan, data_shape, 1)
   g = _init_player(gan.generator, gan.g_optimizer, g_rng, jnp.zeros((1, gan.latent_dim)),
-                   labels, history)
+                   g_labels, history)
   if gan.g_penalties:
     g = g.replace(penalty_state=tuple(jnp.zeros((), jnp.float32) for _ in gan.g_penalties))
   d_example = regularizers.pack(jnp.zeros((gan.packing, *data_shape)), gan.packing)
-  d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, d_example, labels, history)
+  d = _init_player(gan.discriminator, gan.d_optimizer, d_rng, d_example, d_labels, history)
   g_ema = Player(*_copy((g.params, g.batch_stats)), opt_state=()) if gan.g_ema_decay else None
   replay = None
   if gan.replay.size:

@@ -306,12 +306,13 @@ def step_labels(gan: GAN, rng: jax.Array, step: jax.Array, global_batch: int
 
 
 def _split_batch(gan: GAN, batch: Batch) -> tuple[jax.Array, jax.Array | None]:
-  """`(samples, labels)` of a batch, checking it matches the GAN's conditioning."""
+  """`(samples, labels or sources)` of a batch, checking it matches the GAN's conditioning."""
   conditional_batch = isinstance(batch, (tuple, list))
-  if bool(gan.num_classes) != conditional_batch:
+  if gan.conditional != conditional_batch:
+    taken = "(targets, sources)" if gan.num_classes == 0 else "(samples, labels)"
     raise ValueError(
-        f"A {'conditional' if gan.num_classes else 'unconditional'} GAN takes batches of "
-        f"{'(samples, labels)' if gan.num_classes else 'samples alone'}; got "
+        f"A {'conditional' if gan.conditional else 'unconditional'} GAN takes batches of "
+        f"{taken if gan.conditional else 'samples alone'}; got "
         f"{'a pair' if conditional_batch else 'an array'}.")
   return tuple(batch) if conditional_batch else (batch, None)
 
@@ -321,7 +322,8 @@ class _Inputs(NamedTuple):
   real: jax.Array  # [per_device_batch, *data_shape]
   real_labels: jax.Array | None  # [per_device_batch]
   latents: jax.Array  # [per_device_batch, latent_dim]
-  fake_labels: jax.Array | None  # [per_device_batch]
+  fake_labels: jax.Array | None  # What D takes with the fake batch: labels, or sources.
+  g_labels: jax.Array | None  # What G takes besides latents: labels, or images to translate.
   d_rng: jax.Array  # The D update's key.
   noise_rng: jax.Array  # G's own noise in the forward pass that makes the fake batch.
 
@@ -342,15 +344,19 @@ def _step_inputs(gan: GAN, step: jax.Array, batch: Batch, rng: jax.Array,
   latents, fake_labels = _device_share(
       (step_latents(gan, rng, step, global_batch),
        step_labels(gan, rng, step, global_batch)), axis_name, axis=1)
+  g_labels = fake_labels
+  if gan.translation is not None:  # G translates the batch: its sources, or both domains.
+    fake_labels = real_labels
+    g_labels = real_labels if gan.translation.paired else real
   d_rngs = jax.random.split(d_rng, gan.n_critic)
-  return _Inputs(real, real_labels, latents, fake_labels, d_rngs, noise_rngs), g_rng
+  return _Inputs(real, real_labels, latents, fake_labels, g_labels, d_rngs, noise_rngs), g_rng
 
 
 def _generate(gan: GAN, ctx: _Context, g_params: Any, g_stats: Any,
               inputs: _Inputs) -> tuple[jax.Array, Any]:
   """G's fake batch `[per_device_batch, *data_shape]` in training, and its new statistics."""
   return apply_model(gan.generator, gan.compute_dtype, g_params, g_stats, inputs.latents,
-                     inputs.fake_labels, noise_rng=inputs.noise_rng, **ctx.model_kwargs)
+                     inputs.g_labels, noise_rng=inputs.noise_rng, **ctx.model_kwargs)
 
 
 def _d_update(gan: GAN, ctx: _Context, state: GANState, d: Player, inputs: _Inputs,
@@ -439,7 +445,7 @@ def _g_penalties(gan: GAN, ctx: _Context, g: Player, params: Any, inputs: _Input
     return apply_model(gan.generator, gan.compute_dtype, params, g.batch_stats, inputs_,
                        labels, train=False, noise_rng=noise_rng, method=method)[0]
 
-  ws = apply("mapping", inputs.latents, inputs.fake_labels, None)
+  ws = apply("mapping", inputs.latents, inputs.g_labels, None)
   loss, terms, states = jnp.zeros((), jnp.float32), {}, []
   keys = jax.random.split(rng, len(gan.g_penalties))
   for penalty, key, state in zip(gan.g_penalties, keys, g.penalty_state):
@@ -455,14 +461,43 @@ def _g_penalties(gan: GAN, ctx: _Context, g: Player, params: Any, inputs: _Input
   return loss, (terms, tuple(states))
 
 
-def _g_regularized(gan: GAN, ctx: _Context, g: Player, inputs: _Inputs, grads: Any,
-                   rng: jax.Array) -> tuple[Any, Metrics, Any]:
-  """G's gradient with its regularisers' added (historical averaging, penalties), their
-  values, and the penalties' new running values."""
-  terms, penalty_state = {}, g.penalty_state
+def _translation_terms(gan: GAN, ctx: _Context, g: Player, params: Any, inputs: _Inputs,
+                       fake: jax.Array) -> tuple[jax.Array, Metrics]:
+  """G's weighted translation terms on its translation `fake` of the batch (jaxgan.translation),
+  and their values."""
+  def translate(images: jax.Array) -> jax.Array:
+    return apply_model(gan.generator, gan.compute_dtype, params, g.batch_stats, inputs.latents,
+                       images, noise_rng=jax.random.fold_in(inputs.noise_rng, 1),
+                       **ctx.model_kwargs)[0]
+
+  loss, terms = jnp.zeros((), jnp.float32), {}
+  for term in gan.translation.terms:
+    value = term.fn(translate, fake, inputs.real, inputs.g_labels)
+    loss += term.weight * value
+    terms[f"g/{term.name}"] = value
+  return loss, terms
+
+
+def _g_gradient(gan: GAN, ctx: _Context, g: Player, inputs: _Inputs, fake: jax.Array,
+                fake_grad: jax.Array, g_pullback: Callable, rng: jax.Array
+                ) -> tuple[Any, Metrics, Any]:
+  """G's gradient: its adversarial loss's gradient `fake_grad` with respect to its output
+  `fake`, with the translation terms' added, pulled back through G's forward pass; with its
+  regularisers' added (historical averaging, penalties). Also returns the terms' and
+  regularisers' values, and the penalties' new running values."""
+  terms, penalty_state, term_grads = {}, g.penalty_state, None
+  if gan.translation is not None and gan.translation.terms:
+    (_, terms), (term_grads, term_fake_grad) = jax.value_and_grad(
+        lambda params, fake: _translation_terms(gan, ctx, g, params, inputs, fake),
+        argnums=(0, 1), has_aux=True)(g.params, fake)
+    fake_grad = fake_grad + term_fake_grad
+  (grads,) = g_pullback(fake_grad)
+  if term_grads is not None:  # Through G's other passes (CycleGAN's cycle and identity).
+    grads = jax.tree.map(jnp.add, grads, term_grads)
   if gan.g_penalties:
-    (_, (terms, penalty_state)), penalty_grads = jax.value_and_grad(
+    (_, (penalty_terms, penalty_state)), penalty_grads = jax.value_and_grad(
         lambda params: _g_penalties(gan, ctx, g, params, inputs, rng), has_aux=True)(g.params)
+    terms |= penalty_terms
     grads = jax.tree.map(jnp.add, grads, penalty_grads)
   if gan.historical_averaging_weight:
     penalty, penalty_grads = jax.value_and_grad(regularizers.historical_average_penalty)(
@@ -538,9 +573,8 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
   d, metrics, g_loss, fake_grad = _SCHEDULES[gan.schedule](
       gan, ctx, state, d, last, fake, g_rng)
 
-  (g_grads,) = g_pullback(fake_grad)
-  g_grads, g_terms, g_penalty_state = _g_regularized(gan, ctx, state.g, last, g_grads,
-                                                     jax.random.fold_in(g_rng, 3))
+  g_grads, g_terms, g_penalty_state = _g_gradient(gan, ctx, state.g, last, fake, fake_grad,
+                                                  g_pullback, jax.random.fold_in(g_rng, 3))
   g_grads = _pmean(g_grads, axis_name)
   g = _update(state.g, gan.g_optimizer, g_grads, g_stats).replace(penalty_state=g_penalty_state)
 

@@ -31,10 +31,20 @@ from jaxgan import (
   preemption,
   regularizers,
   tasks,
+  translation,
 )
 from jaxgan.errors import ConfigError, NoEvaluation, check_kwargs
 from jaxgan.metric_writer import MetricWriter, NoWriter
-from jaxgan.state import GAN, GANState, InstanceNoise, PastSnapshots, Replay, Unrolled, init_state
+from jaxgan.state import (
+  GAN,
+  GANState,
+  InstanceNoise,
+  PastSnapshots,
+  Replay,
+  Translation,
+  Unrolled,
+  init_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +56,13 @@ def build_optimizer(config: ml_collections.ConfigDict,
                     num_updates: int) -> optax.GradientTransformation:
   """`optax.<name>(**rest)` for a config like `{name: "adam", learning_rate: 2e-4, b1: 0.5}`;
   with `decay: "cosine"` or `"linear"`, the learning rate falls to 0 over the player's
-  `num_updates` updates (optax's schedules, counted by the optimizer's own state)."""
+  `num_updates` updates (optax's schedules, counted by the optimizer's own state), from the
+  start or, with `decay_start: 0.5`, after that fraction of them at the full rate (pix2pix
+  and CycleGAN: constant for half the run, then linear to 0)."""
   kwargs = config.to_dict()
   name = kwargs.pop("name")
   decay = kwargs.pop("decay", "constant")
+  decay_start = kwargs.pop("decay_start", 0.0)
   factory = getattr(optax, name, None)
   if not callable(factory) or name.startswith("_"):
     raise ConfigError(f"Unknown optimizer {name!r}: use the name of an optax optimizer, "
@@ -60,10 +73,18 @@ def build_optimizer(config: ml_collections.ConfigDict,
   if decay not in LEARNING_RATE_DECAYS:
     raise ConfigError(f"Unknown learning-rate decay {decay!r}. Known: "
                       f"{', '.join(LEARNING_RATE_DECAYS)}.")
+  if not 0.0 <= decay_start < 1.0:
+    raise ConfigError(f"decay_start is the fraction of updates before the learning rate decays, "
+                      f"in [0, 1); got {decay_start}.")
+  constant_updates = round(decay_start * num_updates)
+  decay_updates = num_updates - constant_updates
   if decay == "cosine":
-    kwargs["learning_rate"] = optax.cosine_decay_schedule(kwargs["learning_rate"], num_updates)
+    schedule = optax.cosine_decay_schedule(kwargs["learning_rate"], decay_updates)
   elif decay == "linear":
-    kwargs["learning_rate"] = optax.linear_schedule(kwargs["learning_rate"], 0.0, num_updates)
+    schedule = optax.linear_schedule(kwargs["learning_rate"], 0.0, decay_updates)
+  if decay != "constant":
+    kwargs["learning_rate"] = schedule if not constant_updates else optax.join_schedules(
+        [optax.constant_schedule(kwargs["learning_rate"]), schedule], [constant_updates])
   return factory(**kwargs)
 
 
@@ -104,6 +125,9 @@ def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
                       "has none (a task's spec has them when the config is conditional).")
   num_classes = spec.num_classes if config.conditional else 0
   conditioning = {"num_classes": num_classes} if num_classes else {}
+  if config.translation_terms and not spec.translation:
+    raise ConfigError("translation_terms are losses of image-to-image translation; set "
+                      "task='translation', or translation_terms=().")
   real_inputs = {}
   if pair.real_inputs is not None:
     if config.replay.size:
@@ -148,6 +172,10 @@ def build_gan(config: ml_collections.ConfigDict, spec: tasks.DataSpec) -> GAN:
                                   multi_scale=pair.real_inputs is not None),
       **real_inputs,
       growth=schedule,
+      translation=Translation(
+          paired=spec.translation == "paired", source_shape=spec.source_shape,
+          terms=tuple(map(translation.build_term, config.translation_terms)))
+      if spec.translation else None,
   )
 
 
@@ -383,7 +411,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, layout: parallel.Lay
     log.info("Evaluating every %d steps on %s.", config.eval_every_steps,
              evaluator.describe(config.eval_num_samples))
   eval_rng = jax.random.fold_in(sample_rng, 1)
-  fixed_inputs = evaluation.grid_inputs(gan, sample_rng, config.num_samples)
+  fixed_inputs = task.grid_inputs(gan, sample_rng, config.num_samples)
   samples_dir = os.path.join(workdir, "samples")
   os.makedirs(samples_dir, exist_ok=True)
 

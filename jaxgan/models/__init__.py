@@ -21,9 +21,11 @@ from typing import Any, Callable, NamedTuple, Sequence
 import flax.linen as nn
 
 from jaxgan.models import (
+  cyclegan,
   dcgan,
   mlp,
   msg,
+  pix2pix,
   progressive,
   resnet,
   sequence,
@@ -32,9 +34,11 @@ from jaxgan.models import (
   wavegan,
 )
 from jaxgan.models.attention import SelfAttention
+from jaxgan.models.cyclegan import CycleDiscriminator, CycleGenerator
 from jaxgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from jaxgan.models.mlp import MLPDiscriminator, MLPGenerator
 from jaxgan.models.msg import MSGDiscriminator, MSGGenerator
+from jaxgan.models.pix2pix import PatchDiscriminator, UNetGenerator
 from jaxgan.models.progressive import ProgressiveDiscriminator, ProgressiveGenerator
 from jaxgan.models.resnet import ResNetDiscriminator, ResNetGenerator
 from jaxgan.models.sequence import CharDiscriminator, CharGenerator
@@ -72,6 +76,8 @@ MODELS = Registry("model", {
                              progressive.check_data_shape, num_phases=progressive.num_phases),
     "stylegan2": ModelPair(StyleGAN2Generator, StyleGAN2Discriminator,
                            stylegan2.check_data_shape),
+    "pix2pix": ModelPair(UNetGenerator, PatchDiscriminator, pix2pix.check_data_shape),
+    "cyclegan": ModelPair(CycleGenerator, CycleDiscriminator, cyclegan.check_data_shape),
     "char_resnet": ModelPair(CharGenerator, CharDiscriminator, sequence.check_data_shape),
     "tabular": ModelPair(TableGenerator, MLPDiscriminator, table.check_data_shape),
     "wavegan": ModelPair(WaveGANGenerator, WaveGANDiscriminator, wavegan.check_data_shape),
@@ -83,9 +89,10 @@ def get(name: str) -> ModelPair:
   return MODELS.get(name)
 
 
-__all__ = ["CharDiscriminator", "CharGenerator", "DCGANDiscriminator", "DCGANGenerator",
+__all__ = ["CharDiscriminator", "CharGenerator", "CycleDiscriminator", "CycleGenerator",
+           "DCGANDiscriminator", "DCGANGenerator",
            "MLPDiscriminator", "MLPGenerator", "MODELS", "MSGDiscriminator", "MSGGenerator",
-           "ModelPair", "ProgressiveDiscriminator", "ProgressiveGenerator",
+           "ModelPair", "PatchDiscriminator", "ProgressiveDiscriminator", "ProgressiveGenerator",
            "ResNetDiscriminator", "ResNetGenerator", "SelfAttention", "StyleGAN2Discriminator",
-           "StyleGAN2Generator", "TableGenerator",
+           "StyleGAN2Generator", "TableGenerator", "UNetGenerator",
            "WaveGANDiscriminator", "WaveGANGenerator", "get"]

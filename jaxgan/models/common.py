@@ -28,6 +28,19 @@ def batch_norm(train: bool, axis_name: str | None = None, *,
                       scale_init=_dcgan_scale_init, axis_name=axis_name, name=name)
 
 
+def image_norm(kind: str, train: bool, axis_name: str | None = None) -> Callable[[Array], Array]:
+  """The normalisation of the translation models: `"batch"` (`batch_norm`), `"instance"`
+  (each image's own statistics, no learned scale or shift: PyTorch's `InstanceNorm2d`
+  default) or `"none"`."""
+  if kind == "batch":
+    return batch_norm(train, axis_name)
+  if kind == "instance":
+    return nn.InstanceNorm(epsilon=1e-5, use_scale=False, use_bias=False)
+  if kind == "none":
+    return lambda x: x
+  raise ConfigError(f"Unknown norm {kind!r}. Known: batch, instance, none.")
+
+
 def maybe_spectral_norm(layer: nn.Module, x: Array, *, spectral_norm: bool,
                         train: bool) -> Array:
   """`layer(x)`, with the layer's kernel spectrally normalised (Miyato et al. 2018) if asked;

@@ -1,11 +1,12 @@
 """Kinds of data, one module each, chosen by `config.task` from `TASKS`.
 
-A kind (images, 2-D mixtures, words, tables, audio) is a module with a `build(config) ->
-Task` function (jaxgan.tasks.base): the dataset and its batches, what the models need to
-know of the data, the evaluator of samples, and how samples are written and drawn. The
-trainer, the evaluation command and the step never ask which kind they hold. A kind's
-module loads its own dependencies, and only when a config names it; your own kind is
-`config.task = "package.module:build"`, or registered with `TASKS.register`.
+A kind (images, image-to-image translation, 2-D mixtures, words, tables, audio) is a
+module with a `build(config) -> Task` function (jaxgan.tasks.base): the dataset and its
+batches, what the models need to know of the data, the evaluator of samples, and how
+samples are written and drawn. The trainer, the evaluation command and the step never ask
+which kind they hold. A kind's module loads its own dependencies, and only when a config
+names it; your own kind is `config.task = "package.module:build"`, or registered with
+`TASKS.register`.
 """
 
 import ml_collections
@@ -16,14 +17,15 @@ from jaxgan.tasks.base import Dataset, DataSpec, Evaluator, Task
 
 TASKS = Registry("task", {
     "images": "jaxgan.tasks.images:build",
+    "translation": "jaxgan.tasks.translation:build",
     "mixture": "jaxgan.tasks.mixture:build",
     "words": "jaxgan.tasks.words:build",
     "table": "jaxgan.tasks.table:build",
     "audio": "jaxgan.tasks.audio:build",
 })
 # The package extra that installs each kind's dependencies.
-EXTRAS = {"images": "images", "mixture": "mixtures", "words": "words", "table": "tables",
-          "audio": "audio"}
+EXTRAS = {"images": "images", "translation": "images", "mixture": "mixtures", "words": "words",
+          "table": "tables", "audio": "audio"}
 
 
 def from_config(config: ml_collections.ConfigDict) -> Task:
@@ -37,6 +39,15 @@ def from_config(config: ml_collections.ConfigDict) -> Task:
                       f"({e.__cause__}): pip install 'jaxgan[{EXTRAS[config.task]}]', or "
                       f"run `make setup`.") from None
   return build(config)
+
+
+def spec_without_data(config: ml_collections.ConfigDict) -> DataSpec | None:
+  """What a config's models would see of its data, from the config alone, where the kind
+  can say (translation: RGB images of `image_size`); None for the others."""
+  if config.task != "translation":
+    return None
+  from jaxgan.tasks import translation  # Its dependencies load only when named.
+  return translation.spec_without_data(config)
 
 
 __all__ = ["DataSpec", "Dataset", "Evaluator", "TASKS", "Task", "from_config"]

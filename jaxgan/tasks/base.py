@@ -22,12 +22,16 @@ Batch = np.ndarray | tuple[np.ndarray, np.ndarray]
 class DataSpec(NamedTuple):
   """What the models need to know of the data: the shape of one sample; for a conditional
   GAN the number of classes (0: unconditional) and the probabilities fake labels are drawn
-  with (None: uniform); and arguments the generator takes from the data (a table's row
-  layout)."""
+  with (None: uniform); arguments the generator takes from the data (a table's row
+  layout); and for image-to-image translation, `"paired"` (batches of `(targets,
+  sources)`, one source of `source_shape`) or `"unpaired"` (samples of both domains,
+  `[2, *image_shape]`); `""` for generation."""
   shape: tuple[int, ...]
   num_classes: int = 0
   label_probs: tuple[float, ...] | None = None
   generator_kwargs: tuple[tuple[str, Any], ...] = ()
+  translation: str = ""
+  source_shape: tuple[int, ...] = ()
 
 
 class Dataset(NamedTuple):
@@ -91,6 +95,12 @@ class Task(abc.ABC):
   def picture(self, samples: np.ndarray, cols: int | None) -> np.ndarray:
     """A uint8 picture `[h, w, c]` of samples from `grid_inputs` (`cols` a row: one row per
     class when conditional; None: the kind's own layout)."""
+
+  def grid_inputs(self, gan: Any, rng: jax.Array, num: int) -> tuple[jax.Array, Any]:
+    """The fixed inputs of the sample grids drawn in training: `(latents, labels)` from
+    `rng` (jaxgan.evaluation.grid_inputs), or a kind's own (translation: held-out sources)."""
+    from jaxgan import evaluation  # The step's modules load only when training.
+    return evaluation.grid_inputs(gan, rng, num)
 
   def decoder(self) -> decoders.Decoder:
     """How a trained generator's outputs are decoded and written without this task."""

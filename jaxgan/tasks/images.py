@@ -141,7 +141,7 @@ class Images(Task):
                         "conditional GAN draws labels of all of them; set conditional=False "
                         "or classes=().")
     self.config, self.binarized, self.classes = config, binarized, tuple(classes)
-    self.source = _source(config)
+    self.source = open_source(config)
     num_classes = _num_classes(config, self.source) if config.conditional else 0
     rows = training_rows(len(self.source), fraction)
     if per_class:
@@ -235,17 +235,21 @@ class Images(Task):
     return {}
 
 
-def _source(config: ml_collections.ConfigDict) -> prepared_images.PreparedSource:
-  """The training split of the config's dataset (a folder of images, or a tfds dataset),
-  prepared for streaming."""
-  prepared_root = os.path.join(data_dir(config) or tfds.core.constants.DATA_DIR,
-                               "jaxgan_prepared")
+def prepared_root(config: ml_collections.ConfigDict) -> str:
+  """Where the config's image datasets are prepared for streaming."""
+  return os.path.join(data_dir(config) or tfds.core.constants.DATA_DIR, "jaxgan_prepared")
+
+
+def open_source(config: ml_collections.ConfigDict,
+                split: str = "train") -> prepared_images.PreparedSource:
+  """A split of the config's dataset (a folder of images: the whole folder; or a tfds
+  dataset), prepared for streaming."""
   if is_folder(config.dataset):
     return image_folder.open_folder(config.dataset, size=config.image_size,
-                                    prepared_root=prepared_root)
-  return open_tfds(config.dataset, split="train", size=config.image_size,
+                                    prepared_root=prepared_root(config))
+  return open_tfds(config.dataset, split=split, size=config.image_size,
                    data_dir_=data_dir(config), download=config.download,
-                   prepared_root=prepared_root)
+                   prepared_root=prepared_root(config))
 
 
 def _num_classes(config: ml_collections.ConfigDict,
