@@ -19,7 +19,7 @@ from configs import default
 
 def get_config() -> ml_collections.ConfigDict:
   config = default.base_config()
-  cyclegan(config, image_size=32, features=32, batch_size=16)
+  cyclegan(config, image_size=32, features=32, batch_size=8)
   config.dataset = "sklearn_digits"
   config.task_kwargs = ml_collections.ConfigDict({"derive": "thick"})
   config.generator.num_blocks = 6

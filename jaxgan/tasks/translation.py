@@ -26,7 +26,7 @@ target (unpaired: source | output, and in an evaluation source | output | recons
 
 import functools
 import os
-from typing import Any
+from typing import Any, Callable
 
 import dm_pix
 import jax
@@ -39,6 +39,7 @@ from jaxgan.errors import ConfigError, DataError
 from jaxgan.state import sample_latents
 from jaxgan.tasks import images
 from jaxgan.tasks.base import Dataset, DataSpec, Evaluator, Task, data_dir, no_labels, task_kwargs
+from jaxgan.translation import swap_domains
 
 HELD_OUT = 2_000  # The most held-out images an evaluation translates.
 DIRECTIONS = ("AtoB", "BtoA")
@@ -293,21 +294,34 @@ class TranslationEvaluator(Evaluator):
 
   def __call__(self, gan: Any, g: Any, rng: jax.Array, num_samples: int
                ) -> tuple[dict[str, float], np.ndarray, None]:
-    examples = self.task.reference[:num_samples]
-    outputs = _translate(gan, g, self.task._conditions(examples), rng)
+    results, outputs = self.measure(
+        self.task.reference[:num_samples],
+        lambda conditions: _translate(gan, g, conditions, rng))
+    return results, outputs, None
+
+  def measure(self, examples: np.ndarray, translate: Callable[[np.ndarray], np.ndarray]
+              ) -> tuple[dict[str, float], np.ndarray]:
+    """The metrics of `translate` (conditions -> outputs, `[n, ...]` arrays) on held-out
+    `examples [n, 2, ...]`, and its outputs."""
+    outputs = translate(self.task._conditions(examples))
     if self.task.paired:
       results = _paired_metrics(outputs, examples[:, 1])
       outputs_by_target = {"": outputs}
     else:
-      reconstructions = _translate(gan, g, outputs, rng)
-      results = {"cycle_l1": float(np.mean(np.abs(reconstructions - examples)))}
+      results = {"cycle_l1": float(np.mean(np.abs(translate(outputs) - examples)))}
       outputs_by_target = {"_to_a": outputs[:, 0], "_to_b": outputs[:, 1]}
     for suffix, evaluator in self.features.items():
       measured = evaluator.measure(outputs_by_target[suffix])
       results[self.fd_name + suffix] = measured[f"eval/{self.fd_name}"]
     if len(self.features) > 1:
       results[self.fd_name] = float(np.mean([results[self.fd_name + s] for s in self.features]))
-    return {f"eval/{name}": float(value) for name, value in results.items()}, outputs, None
+    return {f"eval/{name}": float(value) for name, value in results.items()}, outputs
+
+  def identity_baseline(self, num_samples: int) -> dict[str, float]:
+    """The metrics of leaving each held-out image as it is: each source for its target
+    (paired), each domain's image for the other's (unpaired)."""
+    unchanged = (lambda sources: sources) if self.task.paired else swap_domains
+    return self.measure(self.task.reference[:num_samples], unchanged)[0]
 
 
 def _paired_metrics(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
