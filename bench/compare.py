@@ -36,7 +36,8 @@ PARALLELISMS = {"jaxgan-pmap": "pmap", "jaxgan-sharded": "sharded"}
 TORCH_FRAMEWORKS = ("torch", "torch-channels_last", "torch.compile")
 # Steps per timed run and timed runs, by model: keep each measurement to tens of seconds.
 TIMING = {"mlp28": (50, 5), "dcgan32": (5, 5), "dcgan64": (2, 3), "sngan32": (2, 3),
-          "msg32": (2, 3), "progressive32": (2, 3), "stylegan2": (2, 3)}
+          "msg32": (2, 3), "progressive32": (2, 3), "stylegan2": (2, 3), "pix2pix256": (2, 3),
+          "cyclegan128": (1, 3)}
 
 
 def _jax_worker(model: str, framework: str, batch: int, steps: int, repeats: int) -> dict:
@@ -44,15 +45,14 @@ def _jax_worker(model: str, framework: str, batch: int, steps: int, repeats: int
 
   from bench import specs
   from jaxgan import init_state, parallel, trainer
-  from jaxgan.tasks import DataSpec
 
   schedule = "simultaneous" if framework == "jaxgan-simultaneous" else "alternating"
   config = specs.config(model, batch_size=batch, schedule=schedule)
   config.dtype = "bfloat16" if framework == "jaxgan-bfloat16" else "float32"
   data_shape = specs.MODELS[model][0]
-  gan = trainer.build_gan(config, DataSpec(data_shape))
+  gan = trainer.build_gan(config, specs.data_spec(model))
   state = init_state(gan, jax.random.key(0), data_shape)
-  real = jax.random.uniform(jax.random.key(1), (batch, *data_shape), minval=-1.0)
+  real = specs.real_batch(model, batch)
   rng = jax.random.key(2)
   layout = parallel.local_layout(1)
   if framework in PARALLELISMS:  # Every device of every process.
@@ -86,28 +86,41 @@ def _torch_worker(model: str, framework: str, batch: int, steps: int, repeats: i
   import numpy as np
   import torch
 
-  from bench import specs, torch_models
+  from bench import specs, torch_models, torch_translation
 
   config = specs.config(model, batch_size=batch)
   data_shape = specs.MODELS[model][0]
   torch.manual_seed(0)
   device = "cuda" if torch.cuda.is_available() else "cpu"
-  g, d = torch_models.build(config.model, data_shape, config.generator.to_dict(),
-                            config.discriminator.to_dict(), config.latent_dim)
-  real = torch_models.to_torch_layout(
-      config.model, np.random.default_rng(1).uniform(-1, 1, (batch, *data_shape)).astype("f4"))
-  g, d, real = g.to(device), d.to(device), real.to(device)
+  translation = config.task == "translation"
+  if translation:  # Inputs: pix2pix's (targets, sources), CycleGAN's both domains.
+    g, d = torch_translation.build(config.model, data_shape, config.generator.to_dict(),
+                                   config.discriminator.to_dict())
+    real = specs.real_batch(model, batch)
+    inputs = [torch_translation.to_torch_layout(x)
+              for x in (real if isinstance(real, tuple) else (real,))]
+  else:  # Real images; the latents are drawn in the step.
+    g, d = torch_models.build(config.model, data_shape, config.generator.to_dict(),
+                              config.discriminator.to_dict(), config.latent_dim)
+    inputs = [torch_models.to_torch_layout(config.model, np.random.default_rng(1).uniform(
+        -1, 1, (batch, *data_shape)).astype("f4"))]
+  g, d, inputs = g.to(device), d.to(device), [x.to(device) for x in inputs]
   if framework == "torch-channels_last" and config.model != "mlp":
     g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
-    real = real.contiguous(memory_format=torch.channels_last)
-  train_step = torch_models.TrainStep(g, d)
+    if inputs[0].ndim == 4:
+      inputs = [x.contiguous(memory_format=torch.channels_last) for x in inputs]
+  train_step = (torch_translation.TrainStep(config.model, g, d) if translation
+                else torch_models.TrainStep(g, d))
   if framework == "torch.compile":
     train_step.generator, train_step.discriminator = torch.compile(g), torch.compile(d)
 
   def run(n: int) -> float:
     start = time.perf_counter()
     for _ in range(n):
-      train_step(real, torch.randn(batch, config.latent_dim, device=device))
+      if translation:
+        train_step(*inputs)
+      else:
+        train_step(inputs[0], torch.randn(batch, config.latent_dim, device=device))
     if device == "cuda":
       torch.cuda.synchronize()
     return time.perf_counter() - start
@@ -199,7 +212,7 @@ def main() -> None:
     worker(args)
     return
 
-  batch_sizes = args.batch_sizes or ([64] if args.quick else [64, 256])
+  default_batch_sizes = [64] if args.quick else [64, 256]
   frameworks = args.frameworks or (["jaxgan", "torch"] if args.quick else [
       "jaxgan", "jaxgan-simultaneous", "jaxgan-pmap", "jaxgan-sharded", "torch",
       "torch-channels_last", "torch.compile"])
@@ -226,6 +239,9 @@ def main() -> None:
     steps, repeats = TIMING[model]
     if args.quick:
       repeats = min(repeats, 3)
+    batch_sizes = args.batch_sizes or specs.BATCH_SIZES.get(model, default_batch_sizes)
+    if args.quick:
+      batch_sizes = batch_sizes[:1]
     for batch in batch_sizes:
       measured = [f for f in frameworks
                   if f not in TORCH_FRAMEWORKS or model in specs.TORCH_TWINS]

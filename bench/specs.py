@@ -1,8 +1,11 @@
 """The models the benchmark compares, described once for both frameworks."""
 
+import jax
 import ml_collections
+import numpy as np
 
 from configs import default
+from jaxgan.tasks import DataSpec
 
 # name -> (data shape HWC, config overrides). Adam 2e-4 (b1 0.5), non-saturating
 # loss, latent 100, alternating D-then-G updates, for both frameworks.
@@ -38,9 +41,27 @@ MODELS = {
                                               "channel_base": 8192, "channel_max": 256,
                                               "style_mixing_prob": 0.0},
                                 "discriminator": {"channel_base": 8192, "channel_max": 256}}),
+    # Image-to-image translation: pix2pix with the authors' default networks at their 256x256
+    # (facades), and CycleGAN's networks at 128x128 (their resnet_6blocks for that size), a
+    # sample holding both domains; CycleGAN without its image pool (the PyTorch twin has none).
+    "pix2pix256": ((256, 256, 3), {"task": "translation", "model": "pix2pix", "latent_dim": 1,
+                                   "generator": {"features": 64},
+                                   "discriminator": {"features": 64},
+                                   "translation_terms": ({"name": "l1", "weight": 100.0},)}),
+    "cyclegan128": ((2, 128, 128, 3), {"task": "translation", "model": "cyclegan",
+                                       "latent_dim": 1, "loss": "least_squares",
+                                       "generator": {"features": 64, "num_blocks": 6},
+                                       "discriminator": {"features": 64},
+                                       "translation_terms": (
+                                           {"name": "cycle", "weight": 5.0},
+                                           {"name": "identity", "weight": 2.5})}),
 }
-# The models bench/torch_models.py has a PyTorch twin of.
-TORCH_TWINS = ("mlp28", "dcgan32", "dcgan64", "sngan32", "stylegan2")
+# The models bench/torch_models.py (bench/torch_translation.py) has a PyTorch twin of.
+TORCH_TWINS = ("mlp28", "dcgan32", "dcgan64", "sngan32", "stylegan2", "pix2pix256",
+               "cyclegan128")
+# The batch sizes of a full comparison, where not the default ones: the translation models'
+# authors train at batch 1.
+BATCH_SIZES = {"pix2pix256": (1, 4), "cyclegan128": (1, 4)}
 
 
 def config(name: str, *, batch_size: int, schedule: str = "alternating"
@@ -54,3 +75,26 @@ def config(name: str, *, batch_size: int, schedule: str = "alternating"
   cfg.batch_size = batch_size
   cfg.schedule = schedule
   return cfg
+
+
+def data_spec(name: str) -> DataSpec:
+  """What benchmark model `name`'s models see of its data."""
+  shape, overrides = MODELS[name]
+  if overrides.get("task") != "translation":
+    return DataSpec(shape)
+  if overrides["model"] == "pix2pix":
+    return DataSpec(shape, translation="paired", source_shape=shape)
+  return DataSpec(shape, translation="unpaired")
+
+
+def real_batch(name: str, batch_size: int, seed: int = 1) -> np.ndarray | tuple[np.ndarray, ...]:
+  """A batch of `batch_size` random samples in [-1, 1] for model `name` (NHWC): images, or a
+  paired translation's `(targets, sources)`."""
+  spec = data_spec(name)
+  images = np.asarray(jax.random.uniform(jax.random.key(seed), (batch_size, *spec.shape),
+                                         minval=-1.0))
+  if spec.translation != "paired":
+    return images
+  sources = np.asarray(jax.random.uniform(jax.random.key(seed + 1), (batch_size, *spec.shape),
+                                          minval=-1.0))
+  return images, sources

@@ -3,12 +3,13 @@
 import functools
 
 import jax
+import ml_collections
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from bench import specs, torch_models  # noqa: E402
+from bench import specs, torch_models, torch_translation  # noqa: E402
 from jaxgan import init_state, train_step, trainer  # noqa: E402
 from jaxgan.step import step_latents  # noqa: E402
 from jaxgan.tasks import DataSpec  # noqa: E402
@@ -23,10 +24,14 @@ def _models(name: str):
   if config.model == "stylegan2":  # The twins' noise inputs draw different numbers.
     config.generator.noise = False
   data_shape = specs.MODELS[name][0]
-  gan = trainer.build_gan(config, DataSpec(data_shape))
+  gan = trainer.build_gan(config, specs.data_spec(name))
   state = init_state(gan, jax.random.key(0), data_shape)
-  g, d = torch_models.build(config.model, data_shape, config.generator.to_dict(),
-                            config.discriminator.to_dict(), config.latent_dim)
+  if config.task == "translation":
+    g, d = torch_translation.build(config.model, data_shape, config.generator.to_dict(),
+                                   config.discriminator.to_dict())
+  else:
+    g, d = torch_models.build(config.model, data_shape, config.generator.to_dict(),
+                              config.discriminator.to_dict(), config.latent_dim)
   return config, gan, state, g, d
 
 
@@ -98,3 +103,51 @@ def test_the_sngan_twin_trains_under_torch_compile():
     d_loss, g_loss = step(torch.randn(4, 3, 16, 16), torch.randn(4, 8))
     assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
   assert not torch.equal(u, d.blocks[0].conv0.weight_u)  # The power iteration moved on.
+
+
+# Small twins of the translation benchmarks (pix2pix256, cyclegan128): the same code at a
+# size a test affords; the U-Net without dropout, so that both draw no random numbers.
+TRANSLATION = {
+    "pix2pix256": ((32, 32, 3), {"features": 8, "dropout_blocks": 0},
+                   {"features": 8, "num_layers": 2}),
+    "cyclegan128": ((2, 16, 16, 3), {"features": 4, "num_blocks": 2},
+                    {"features": 4, "num_layers": 2}),
+}
+
+
+@pytest.mark.parametrize("name", TRANSLATION)
+def test_translation_twins_compute_the_same_step(name):
+  data_shape, generator, discriminator = TRANSLATION[name]
+  config = specs.config(name, batch_size=BATCH)
+  config.generator, config.discriminator = (ml_collections.ConfigDict(generator),
+                                            ml_collections.ConfigDict(discriminator))
+  paired = config.model == "pix2pix"
+  spec = DataSpec(data_shape, translation="paired", source_shape=data_shape) if paired else (
+      DataSpec(data_shape, translation="unpaired"))
+  gan = trainer.build_gan(config, spec)
+  state = init_state(gan, jax.random.key(0), data_shape)
+  g, d = torch_translation.build(config.model, data_shape, generator, discriminator)
+  assert _count(g) == sum(x.size for x in jax.tree.leaves(state.g.params))
+  assert _count(d) == sum(x.size for x in jax.tree.leaves(state.d.params))
+  with torch.no_grad():
+    g.load_jax(state.g.params, state.g.batch_stats)
+    d.load_jax(state.d.params, state.d.batch_stats)
+  real = np.asarray(jax.random.uniform(jax.random.key(5), (BATCH, *data_shape), minval=-1))
+  sources = np.asarray(jax.random.uniform(jax.random.key(6), (BATCH, *data_shape), minval=-1))
+  batch = (real, sources) if paired else real
+  torch_inputs = [torch_translation.to_torch_layout(x) for x in (batch if paired else [real])]
+
+  variables = {"params": state.g.params, "batch_stats": state.g.batch_stats}
+  fake, _ = gan.generator.apply(variables, np.zeros((BATCH, 1), np.float32),
+                                sources if paired else real, train=True,
+                                mutable=["batch_stats"])
+  torch_fake = g(torch_inputs[-1]).detach()
+  np.testing.assert_allclose(torch_translation.to_torch_layout(np.asarray(fake)).numpy(),
+                             torch_fake.numpy(), rtol=1e-4, atol=1e-5)
+
+  _, metrics = jax.jit(functools.partial(train_step, gan))(state, batch, jax.random.key(7))
+  torch_metrics = torch_translation.TrainStep(config.model, g, d)(*torch_inputs)
+  assert set(torch_metrics) == {k for k in metrics if k.startswith(("d/loss", "g/")) and
+                                not k.endswith("grad_norm")}
+  for key, value in torch_metrics.items():
+    np.testing.assert_allclose(metrics[key], value.item(), rtol=1e-4, atol=1e-6, err_msg=key)
