@@ -153,9 +153,35 @@ class Generator:
     waveforms `[n, length]`); `labels` for a conditional G (default: every class in turn);
     `truncation` psi in [0, 1] toward the mean latent; `threshold` redraws latents beyond
     it; `progress`: a progress bar when there are many."""
+    if self.spec.translation:
+      raise ValueError("This generator translates images: call translate(images).")
     latents = self.latents(n, seed, threshold=threshold)
     return self.decode(self.outputs(latents, self.labels(n, labels), truncation=truncation,
                                     seed=seed, progress=progress))
+
+  def translate(self, images: np.ndarray, *, direction: str = "AtoB", seed: int = 0) -> Any:
+    """uint8 images `[n, h, w, c]` translated, decoded as uint8 images: by pix2pix from
+    sources to targets; by CycleGAN from domain A to B (`direction="AtoB"`, its G) or B to A
+    (`"BtoA"`, its F). `seed` draws G's own noise (pix2pix's dropout)."""
+    if not self.spec.translation:
+      raise ValueError("This generator draws samples from latents: call sample(n).")
+    paired = self.spec.translation == "paired"
+    expected = tuple(self.spec.source_shape if paired else self.spec.shape[1:])
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != expected:
+      shape = ", ".join(map(str, expected))
+      raise ValueError(f"This generator translates uint8 images [n, {shape}]; got an array of "
+                       f"shape {images.shape}.")
+    if direction not in ("AtoB", "BtoA"):
+      raise ValueError(f"direction is 'AtoB' or 'BtoA', got {direction!r}.")
+    conditions = images.astype(np.float32) / 127.5 - 1.0
+    source, made = (0, 1) if direction == "AtoB" else (1, 0)
+    if not paired:  # Both domains' places: this one's images, the other's left blank.
+      both = np.zeros((len(images), 2, *expected), np.float32)
+      both[:, source] = conditions
+      conditions = both
+    outputs = self.outputs(self.latents(len(images), seed), jnp.asarray(conditions), seed=seed)
+    return self.decode(outputs if paired else outputs[:, made])
 
   def interpolate(self, seeds: tuple[int, int], steps: int = 8, *,
                   label: int | None = None, truncation: float = 1.0) -> Any:

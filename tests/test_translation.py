@@ -15,11 +15,12 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
+import jaxgan
 from configs import cyclegan_digits_thick, pix2pix_digits_edges, pix2pix_digits_inpaint
 from jaxgan import evaluate, image_pairs, losses, trainer, translation
 from jaxgan.errors import ConfigError, DataError
 from jaxgan.models import cyclegan, pix2pix
-from jaxgan.state import GAN, Translation, init_state
+from jaxgan.state import GAN, Player, Translation, init_state
 from jaxgan.step import train_step
 from jaxgan.tasks import translation as translation_task
 
@@ -340,3 +341,21 @@ def test_offline_configs_train_evaluate_and_draw_rows(config_module, metrics, pi
   assert set(results) == metrics
   out = os.path.join(workdir, "eval", "step_0000004")
   assert sorted(p for p in os.listdir(out) if p.endswith(".png")) == pictures
+
+  # The trained generator as an object: it translates uint8 images as training's G does.
+  g = jaxgan.load(workdir)
+  task = translation_task.build(config)
+  examples = np.round((task.reference[:5] + 1) * 127.5).astype(np.uint8)
+  with pytest.raises(ValueError, match="translate"):
+    g.sample(2)
+  translated = g.translate(examples[:, 0])  # pix2pix: the sources; CycleGAN: domain A.
+  assert translated.dtype == np.uint8 and translated.shape == (5, 16, 16, 1)
+  np.testing.assert_array_equal(translated, g.translate(examples[:, 0]))
+  if config.model == "cyclegan":  # No noise: G(a) as the evaluation computes it.
+    gan = trainer.build_gan(config, task.spec)
+    expected = translation_task._translate(gan, Player(g.params, g.batch_stats, ()),
+                                           task.reference[:5])
+    assert np.abs(translated.astype(int) - g.decode(expected[:, 1])).max() <= 1
+    assert g.translate(examples[:, 1], direction="BtoA").shape == (5, 16, 16, 1)
+  with pytest.raises(ValueError, match=r"uint8 images \[n, 16, 16, 1\]"):
+    g.translate(examples[:, 0, :8])
