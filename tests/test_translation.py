@@ -5,6 +5,8 @@ derived tasks, the metrics and the pictures."""
 import functools
 import json
 import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -359,3 +361,26 @@ def test_offline_configs_train_evaluate_and_draw_rows(config_module, metrics, pi
     assert g.translate(examples[:, 1], direction="BtoA").shape == (5, 16, 16, 1)
   with pytest.raises(ValueError, match=r"uint8 images \[n, 16, 16, 1\]"):
     g.translate(examples[:, 0, :8])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,counts", [
+    ("pix2pix_facades.py", ["generator: 54,413,955 parameters",
+                            "discriminator: 2,768,705 parameters"]),
+    ("cyclegan_horse2zebra.py", ["generator: 22,756,358 parameters",
+                                 "  a_to_b: 11,378,179 parameters",
+                                 "  b_to_a: 11,378,179 parameters",
+                                 "discriminator: 5,529,474 parameters",
+                                 "  judge_a: 2,764,737 parameters",
+                                 "  judge_b: 2,764,737 parameters"]),
+])
+def test_summary_prints_the_paper_configs_networks_without_their_data(name, counts, tmp_path):
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  result = subprocess.run(
+      [sys.executable, "-m", "jaxgan.summary", "--config", os.path.join(root, "configs", name),
+       f"--config.data_dir={tmp_path}", "--depth", "0"],
+      capture_output=True, text=True, cwd=root, timeout=300)
+  assert result.returncode == 0, result.stderr
+  lines = result.stdout.splitlines()
+  assert "assuming RGB images" in lines[0]
+  assert lines[2:2 + len(counts)] == counts
