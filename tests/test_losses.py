@@ -95,6 +95,7 @@ EXPECTED = {  # name -> (kwargs, D loss, G loss), written from the papers' formu
         {}, np.mean(_np_bce(REAL - FAKE.mean(), 1)) + np.mean(_np_bce(FAKE - REAL.mean(), 0)),
         np.mean(_np_bce(FAKE - REAL.mean(), 1)) + np.mean(_np_bce(REAL - FAKE.mean(), 0))),
 }
+EXPECTED["no_adversary"] = ({}, np.mean(_np_bce(REAL, 1)) + np.mean(_np_bce(FAKE, 0)), 0.0)
 EXPECTED["relativistic_average_ls"] = (
     {"form": "least_squares"},
     np.mean((REAL - FAKE.mean() - 1) ** 2) + np.mean((FAKE - REAL.mean() + 1) ** 2),
@@ -117,7 +118,7 @@ def test_loss_values_against_the_papers(key):
 
 ALL_LOSSES = [("minimax", {}), ("non_saturating", {"real_label": 0.9}), ("wasserstein", {}),
               ("hinge", {}), ("least_squares", {}), ("relativistic_average", {}),
-              ("relativistic_average", {"form": "least_squares"})]
+              ("relativistic_average", {"form": "least_squares"}), ("no_adversary", {})]
 
 
 def test_every_registered_loss_is_covered():
