@@ -152,3 +152,62 @@ def test_auxiliary_classifier_loss():
 def test_unknown_relativistic_form():
   with pytest.raises(ValueError, match="Unknown relativistic form 'hinge'"):
     losses.get("relativistic_average", form="hinge")
+
+
+def test_which_losses_read_d_as_logits():
+  """`outputs_are_logits` picks the D metrics (probabilities or a critic's scores)."""
+  logits = {name for name, kwargs in ALL_LOSSES if losses.get(name, **kwargs).outputs_are_logits}
+  assert logits == {"minimax", "non_saturating", "no_adversary"}
+
+
+@pytest.mark.parametrize("name", ["minimax", "non_saturating"])
+def test_real_label_must_be_a_probability_above_zero(name):
+  for bad in (0.0, 1.1, -0.5):
+    with pytest.raises(ValueError, match=rf"real_label must be in \(0, 1\], got {bad}"):
+      losses.get(name, real_label=bad)
+  assert losses.get(name, real_label=1.0).outputs_are_logits
+
+
+def test_least_squares_defaults_and_every_target():
+  """Mao et al.'s 0-1 coding by default: fakes to 0, reals to 1, G asks for 1."""
+  loss = losses.get("least_squares")
+  np.testing.assert_allclose(loss.discriminator(REAL, FAKE), 0.5 * np.mean((REAL - 1) ** 2)
+                             + 0.5 * np.mean(FAKE ** 2), rtol=1e-6)
+  np.testing.assert_allclose(loss.generator(FAKE), 0.5 * np.mean((FAKE - 1) ** 2), rtol=1e-6)
+  shifted = losses.get("least_squares", a=0.5, b=2.0, c=3.0)
+  np.testing.assert_allclose(shifted.discriminator(REAL, FAKE), 0.5 * np.mean((REAL - 2) ** 2)
+                             + 0.5 * np.mean((FAKE - 0.5) ** 2), rtol=1e-6)
+  np.testing.assert_allclose(shifted.generator(FAKE), 0.5 * np.mean((FAKE - 3) ** 2), rtol=1e-6)
+
+
+def test_relativistic_functions_default_to_the_standard_form():
+  standard = losses.get("relativistic_average")
+  np.testing.assert_allclose(losses.relativistic_average_discriminator_loss(REAL, FAKE),
+                             standard.discriminator(REAL, FAKE), rtol=1e-6)
+  np.testing.assert_allclose(losses.relativistic_average_generator_loss(FAKE, REAL),
+                             standard.generator(FAKE, REAL), rtol=1e-6)
+
+
+FIXED = losses.GANLoss(losses.hinge_discriminator_loss, losses.critic_generator_loss)
+
+
+def not_a_loss(**kwargs):
+  del kwargs
+  return 1.0
+
+
+def test_losses_that_cannot_be_built_say_why(monkeypatch):
+  monkeypatch.setitem(losses.LOSSES._entries, "fixed_for_test", FIXED)
+  monkeypatch.setitem(losses.LOSSES._entries, "number_for_test", 3)
+  assert losses.get("fixed_for_test") is FIXED
+  with pytest.raises(ValueError, match=r"Loss 'fixed_for_test' is a fixed GANLoss and takes "
+                                       r"no arguments; got \{'margin': 1\}"):
+    losses.get("fixed_for_test", margin=1)
+  with pytest.raises(ValueError, match="Loss 'number_for_test' must be a GANLoss or a "
+                                       "function returning one, got int"):
+    losses.get("number_for_test")
+  with pytest.raises(ValueError, match=r"Loss factory 'tests.test_losses:not_a_loss' must "
+                                       r"return a jaxgan.losses.GANLoss, got float"):
+    losses.get("tests.test_losses:not_a_loss")
+  with pytest.raises(ValueError, match="Known: standard, least_squares"):
+    losses.get("relativistic_average", form="hinge")
