@@ -118,7 +118,7 @@ class Translation(Task):
     self.config, self.derive = config, derive
     self.paired = _is_paired(config.dataset, paired, derive)
     self.swap = direction == "BtoA"
-    train = self._open("train")
+    self.train = train = self._open("train")
     self.held_out = self._open("test") or train
     self.held_out_is_train = self.held_out is train
     example = self._stacked(np.zeros(1, np.int64), train)
@@ -137,7 +137,12 @@ class Translation(Task):
     if self.derive:
       if images.is_folder(config.dataset) and split != "train":
         return None
-      return _Derived(images.open_source(config, split), self.derive, self.paired)
+      try:
+        return _Derived(images.open_source(config, split), self.derive, self.paired)
+      except ConfigError:
+        if split == "train":
+          raise
+        return None  # A tfds dataset without a test split.
     name = config.dataset
     if name.startswith("cycle_gan/"):
       return _Unpaired(*(images.open_tfds(name, split=split + domain, size=size,
@@ -171,6 +176,12 @@ class Translation(Task):
       raise DataError(f"{name} holds no {'paired' if self.paired else 'unpaired'} training "
                       f"images: it needs {layout}.")
     return None
+
+  @property
+  def classes(self) -> tuple[str, ...]:
+    """The class names of a derived task's dataset, whose classifier measures it; none for
+    the others."""
+    return self.train.source.prepared.classes if self.derive else ()
 
   def _stacked(self, indices: np.ndarray, reader) -> np.ndarray:
     """uint8 `[k, 2, size, size, c]`: source (A) and target (B) of each example."""
@@ -209,7 +220,7 @@ class Translation(Task):
     extractor = None
     if config.eval_features == "inception":
       extractor = inception.InceptionFeatures(inception.load(config.eval_inception_weights))
-    elif not images.is_folder(config.dataset) and self.derive:
+    elif self.derive and not images.is_folder(config.dataset) and self.classes:
       extractor = images.feature_classifier(config.dataset, config.image_size,
                                             cache_dir=cache_dir, data_dir=data_dir(config))
     where = "the training images (no test split)" if self.held_out_is_train else "test split"
