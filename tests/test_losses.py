@@ -174,6 +174,10 @@ def test_least_squares_defaults_and_every_target():
   np.testing.assert_allclose(loss.discriminator(REAL, FAKE), 0.5 * np.mean((REAL - 1) ** 2)
                              + 0.5 * np.mean(FAKE ** 2), rtol=1e-6)
   np.testing.assert_allclose(loss.generator(FAKE), 0.5 * np.mean((FAKE - 1) ** 2), rtol=1e-6)
+  np.testing.assert_allclose(losses.least_squares_discriminator_loss(REAL, FAKE),
+                             loss.discriminator(REAL, FAKE), rtol=1e-6)  # The same defaults.
+  np.testing.assert_allclose(losses.least_squares_generator_loss(FAKE), loss.generator(FAKE),
+                             rtol=1e-6)
   shifted = losses.get("least_squares", a=0.5, b=2.0, c=3.0)
   np.testing.assert_allclose(shifted.discriminator(REAL, FAKE), 0.5 * np.mean((REAL - 2) ** 2)
                              + 0.5 * np.mean((FAKE - 0.5) ** 2), rtol=1e-6)
