@@ -145,3 +145,39 @@ def test_penalties_on_several_arrays_equal_those_on_their_concatenation(name):
                 keys[5])
   on_joined = fn(d_flat, join((small, large)), join((small_fake, large_fake)), keys[5])
   np.testing.assert_allclose(on_pairs, on_joined, rtol=1e-5)
+
+
+def test_gradient_penalty_is_taken_at_each_samples_own_interpolate():
+  """D(x) = |x|^2 / 2 has gradient x: the penalty is `(|real + u (fake - real)| - 1)^2` with one
+  u ~ U[0, 1] per sample, drawn from the key; small gradients count as they are."""
+  d_fn = lambda x: 0.5 * jnp.sum(x.reshape(x.shape[0], -1) ** 2, axis=1)  # noqa: E731
+  real, fake = 0.1 * REAL, 0.1 * FAKE  # Gradient norms well below 1.
+  u = jax.random.uniform(jax.random.key(3), (REAL.shape[0],)).reshape(-1, 1, 1, 1)
+  norms = np.linalg.norm(np.asarray(real + u * (fake - real)).reshape(6, -1), axis=1)
+  np.testing.assert_allclose(
+      regularizers.gradient_penalty(d_fn, real, fake, jax.random.key(3)),
+      np.mean((norms - 1) ** 2), rtol=1e-5)
+
+
+def test_r2_is_r1_on_the_fakes():
+  r2 = regularizers.r2_penalty(_quadratic_d, REAL, FAKE, jax.random.key(0))
+  np.testing.assert_allclose(r2, regularizers.r1_penalty(_quadratic_d, FAKE, REAL,
+                                                          jax.random.key(0)), rtol=1e-6)
+  assert abs(float(r2) - float(regularizers.r1_penalty(_quadratic_d, REAL, FAKE,
+                                                       jax.random.key(0)))) > 1e-3
+
+
+def test_instance_noise_over_one_step_is_gone_after_it():
+  assert float(regularizers.instance_noise_std(jnp.asarray(0), std=0.2, anneal_steps=1)) \
+      == pytest.approx(0.2)
+  assert float(regularizers.instance_noise_std(jnp.asarray(1), std=0.2, anneal_steps=1)) == 0.0
+
+
+def test_replay_draws_from_every_written_slot_and_no_other():
+  buffer = regularizers.ReplayBuffer(jnp.arange(8.0).reshape(4, 2), jnp.asarray(3, jnp.int32))
+  mixed = regularizers.replay_mix(jax.random.key(0), jnp.full((400, 2), -1.0), buffer,
+                                  fraction=1.0)
+  assert set(np.unique(mixed[:, 0]).tolist()) == {0.0, 2.0, 4.0}  # Slots 0-2, never slot 3.
+  one = regularizers.ReplayBuffer(buffer.samples, jnp.asarray(1, jnp.int32))
+  mixed = regularizers.replay_mix(jax.random.key(0), jnp.full((50, 2), -1.0), one, fraction=1.0)
+  np.testing.assert_array_equal(mixed[:, 0], 0.0)  # One sample written: it is all replayed.
