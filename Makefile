@@ -9,7 +9,7 @@ $(BIN)/activate: pyproject.toml constraints.txt
 	$(BIN)/pip install -qq -c constraints.txt -e '.[all,test]'
 	touch $(BIN)/activate
 
-.PHONY: setup bench-setup train test test-fast lint bench clean
+.PHONY: setup bench-setup train test test-fast lint bench mutation clean
 setup: $(BIN)/activate
 
 bench-setup: setup
@@ -31,5 +31,10 @@ test-fast: lint
 bench: bench-setup
 	$(BIN)/python bench/compare.py $(ARGS)
 
+# Mutation testing ([tool.mutmut] in pyproject.toml); `mutmut results` lists the survivors.
+mutation: setup
+	$(BIN)/pip install -qq -c constraints.txt -e '.[mutation]'
+	$(BIN)/mutmut run --max-children 2
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs mutants

@@ -142,7 +142,7 @@ def test_translation_terms():
   real = jnp.zeros((2, 2, 4, 4, 1))
   sources = jnp.stack([jnp.zeros((2, 4, 4, 1)), jnp.ones((2, 4, 4, 1))], axis=1)
   swap = lambda x: translation.swap_domains(x)  # noqa: E731  A perfect swapper of domains.
-  assert float(translation.l1(None, real + 0.5, real, None)) == 0.5
+  assert float(translation.l1(None, real + 1.5, real + 1.0, None)) == 0.5
   assert float(translation.cycle(swap, swap(sources), real, sources)) == 0.0
   assert float(translation.cycle(lambda x: x, swap(sources), real, sources)) == 1.0
   assert float(translation.identity(lambda x: x, None, real, sources)) == 1.0
@@ -151,6 +151,27 @@ def test_translation_terms():
     translation.build_term({"name": "l1"})
   with pytest.raises(ConfigError, match="Unknown translation term 'cycl'.*cycle"):
     translation.build_term({"name": "cycl", "weight": 1.0})
+
+
+def scaled_l1(translate, fake, real, sources, *, scale: float = 1.0):
+  """A user's translation term outside jaxgan."""
+  return scale * translation.l1(translate, fake, real, sources)
+
+
+def test_terms_built_from_config_entries():
+  fake, real = jnp.full((2, 4, 4, 1), 0.25), jnp.zeros((2, 4, 4, 1))
+  term = translation.build_term({"name": "l1", "weight": 100.0})
+  assert (term.name, term.weight) == ("l1", 100.0)
+  assert float(term.fn(None, fake, real, None)) == 0.25
+  assert translation.build_term({"name": "cycle", "weight": 0.0}).weight == 0.0
+  assert translation.build_term({"name": "identity", "weight": 0.5}).weight == 0.5
+  mine = translation.build_term({"name": "tests.test_translation:scaled_l1", "weight": 2.0,
+                                 "scale": 4.0})
+  assert mine.name == "scaled_l1" and float(mine.fn(None, fake, real, None)) == 1.0
+  with pytest.raises(ConfigError, match="Translation term 'l1' needs weight >= 0, got -1"):
+    translation.build_term({"name": "l1", "weight": -1})
+  with pytest.raises(ConfigError, match="Translation term 'l1' takes no argument 'scale'"):
+    translation.build_term({"name": "l1", "weight": 1.0, "scale": 2.0})
 
 
 def test_linear_decay_after_a_constant_half():
