@@ -74,6 +74,16 @@ COMMANDS = {
     "--workdir runs/fine_tuned": TRAINING,
     ".venv/bin/python bench/fine_tune.py": r"images of each of the digits",
     ".venv/bin/python bench/scaling.py": r"\| model \| batch \| devices \|",
+    ".venv/bin/python train.py --config configs/pix2pix_digits_edges.py": TRAINING,
+    ".venv/bin/python train.py --config configs/pix2pix_digits_inpaint.py": TRAINING,
+    ".venv/bin/python train.py --config configs/cyclegan_digits_thick.py": TRAINING,
+    ".venv/bin/python train.py --config configs/pix2pix_facades.py --config.download=True":
+        "skip: a GPU, and the facades from the internet",
+    ".venv/bin/python train.py --config configs/cyclegan_horse2zebra.py --config.download=True":
+        "skip: a GPU, and horse2zebra from the internet",
+    ".venv/bin/python bench/translation.py": r"\| model \| steps \| wall s \|",
+    "make mutation": "skip: mutation testing, most of an hour",
+    ".venv/bin/mutmut results": "skip: reads what make mutation left",
     ".venv/bin/python train.py --config configs/dcgan_cifar10.py --config.num_devices=1":
         "skip: a GPU, and CIFAR-10 from the internet",
     ".venv/bin/python train.py --config configs/dcgan_cifar10.py": "skip: GPUs, and CIFAR-10",
