@@ -70,7 +70,7 @@ def test_shape_the_generator_cannot_make_is_a_clear_error():
 
 
 def test_unknown_model_lists_the_known_ones():
-  known = "char_resnet, dcgan, mlp, msg, progressive, sngan_resnet"
+  known = "char_resnet, cyclegan, dcgan, mlp, msg, pix2pix, progressive, sngan_resnet"
   with pytest.raises(ValueError, match=f"Unknown model 'xyz'. Known: {known}"):
     models.get("xyz")
 

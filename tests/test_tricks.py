@@ -241,8 +241,10 @@ def test_historical_averaging_pulls_g_back_toward_its_average(ring_config):
   g = init_state(gan, jax.random.key(0), task.spec.shape).g
   g = g.replace(history=jax.tree.map(lambda p: p + 0.1, g.params))  # Average above params.
   zeros = jax.tree.map(jnp.zeros_like, g.params)
-  # Without G penalties, the step's context, inputs and key play no part.
-  grads, terms, penalty_state = step_module._g_regularized(gan, None, g, None, zeros, None)
+  # Without G penalties or translation terms, the step's context, inputs, G's output and
+  # key play no part; the pull-back through G gives zeros.
+  grads, terms, penalty_state = step_module._g_gradient(gan, None, g, None, None, None,
+                                                        lambda cotangent: (zeros,), None)
   assert penalty_state is None
   jax.tree.map(lambda grad, p, a: np.testing.assert_allclose(grad, 0.5 * 2 * (p - a),
                                                              rtol=1e-6),
