@@ -82,6 +82,8 @@ COMMANDS = {
     ".venv/bin/python train.py --config configs/cyclegan_horse2zebra.py --config.download=True":
         "skip: a GPU, and horse2zebra from the internet",
     ".venv/bin/python bench/translation.py": r"\| model \| steps \| wall s \|",
+    ".venv/bin/python bench/compare.py --models pix2pix256 cyclegan128 --frameworks jaxgan "
+    "torch": r"\| model \| batch \|",
     "make mutation": "skip: mutation testing, most of an hour",
     ".venv/bin/mutmut results": "skip: reads what make mutation left",
     ".venv/bin/python train.py --config configs/dcgan_cifar10.py --config.num_devices=1":
