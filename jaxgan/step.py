@@ -23,7 +23,8 @@ from jaxgan.state import GAN, GANState, Player, sample_labels, sample_latents
 
 AXIS = "devices"
 Metrics = dict[str, jax.Array]
-# Real samples `[batch, *data_shape]`, or `(samples, labels [batch])` for a conditional GAN.
+# Real samples `[batch, *data_shape]`, or `(samples, labels [batch])` for a conditional GAN,
+# or `(targets, sources)` for a paired translation.
 Batch = jax.Array | tuple[jax.Array, jax.Array]
 
 
@@ -550,7 +551,8 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
     gan: the fixed definition (models, optimizers, loss, schedule, tricks).
     state: the current state.
     batch: `[n_critic * per_device_batch, *data_shape]` real samples (this device's share),
-      or `(samples, labels [n_critic * per_device_batch])` for a conditional GAN.
+      or `(samples, labels [n_critic * per_device_batch])` for a conditional GAN, or
+      `(targets, sources)` for a paired translation.
     rng: the run's key, the same on every device; the step draws from
       `fold_in(rng, state.step)`, so results depend only on the seed and the step.
     axis_name: the pmap axis to average over, or None under jit.
@@ -559,8 +561,9 @@ def train_step(gan: GAN, state: GANState, batch: Batch, rng: jax.Array, *,
     The new state and scalar metrics: `d/loss`, `d/real_prob` and `d/fake_prob` (mean D(x)
     and D(G(z)) before the last D update; for a critic, `d/real_score` and `d/fake_score`,
     its mean outputs), `d/grad_norm`, `g/loss`, `g/grad_norm`, one per regulariser that
-    is on (`d/r1`, `g/path_length`, ...), and with ADA its probability `aug/p` and signal
-    `aug/real_sign` (mean sign of D's outputs on real images).
+    is on (`d/r1`, `g/path_length`, ...) and per translation term (`g/l1`, `g/cycle`, ...),
+    and with ADA its probability `aug/p` and signal `aug/real_sign` (mean sign of D's
+    outputs on real images).
   """
   inputs, g_rng = _step_inputs(gan, state.step, batch, rng, axis_name)
   ctx = _context(gan, state, axis_name)
