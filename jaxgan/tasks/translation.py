@@ -210,9 +210,11 @@ class Translation(Task):
 
   def grid_inputs(self, gan: Any, rng: jax.Array, num: int) -> tuple[jax.Array, jax.Array]:
     """The first `num` held-out examples' sources (unpaired: both domains), with latents."""
-    return sample_latents(gan, rng, num), jnp.asarray(self._conditions(self.reference[:num]))
+    return sample_latents(gan, rng, num), jnp.asarray(self.conditions(self.reference[:num]))
 
-  def _conditions(self, examples: np.ndarray) -> np.ndarray:
+  def conditions(self, examples: np.ndarray) -> np.ndarray:
+    """What G is given for held-out `examples [n, 2, ...]`: their sources (unpaired: both
+    domains)."""
     return examples[:, 0] if self.paired else examples
 
   def evaluator(self, cache_dir: str) -> "TranslationEvaluator":
@@ -314,7 +316,7 @@ class TranslationEvaluator(Evaluator):
               ) -> tuple[dict[str, float], np.ndarray]:
     """The metrics of `translate` (conditions -> outputs, `[n, ...]` arrays) on held-out
     `examples [n, 2, ...]`, and its outputs."""
-    outputs = translate(self.task._conditions(examples))
+    outputs = translate(self.task.conditions(examples))
     if self.task.paired:
       results = _paired_metrics(outputs, examples[:, 1])
       outputs_by_target = {"": outputs}
