@@ -156,6 +156,16 @@ def instance_noise_std(step: Array, *, std: float, anneal_steps: int) -> Array:
   return std * jnp.clip(1.0 - step / anneal_steps, 0.0, 1.0)
 
 
+def instance_noise(rng: Array, samples: Any, std: Array) -> Any:
+  """D's input `samples` (an array `[batch, ...]`, or a pytree of them, e.g. every scale of
+  a multi-scale D) plus Gaussian noise of `std`, drawn independently for each array: a
+  transform of D's inputs, as augmentation is."""
+  leaves, tree = jax.tree.flatten(samples)
+  keys = jax.random.split(rng, len(leaves)) if len(leaves) > 1 else [rng]
+  return tree.unflatten([x + std * jax.random.normal(key, x.shape)
+                         for x, key in zip(leaves, keys)])
+
+
 def flip_labels(rng: Array, real_logits: Array, fake_logits: Array, *,
                 fraction: float) -> tuple[Array, Array]:
   """Flips the labels of a random `fraction` of pairs by swapping their real and fake

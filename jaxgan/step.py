@@ -112,11 +112,8 @@ def _discriminate(gan: GAN, ctx: _Context, d_params: Any, d_stats: Any, samples:
                   labels: jax.Array | None, rng: jax.Array) -> tuple[jax.Array, Any]:
   """D's logits `[batch]` on `samples` (of classes `labels`), with instance noise when it is
   on; `rng` also feeds D's own randomness."""
-  if ctx.noise_std is not None:  # Each array of D's input (e.g. each scale) gets its own.
-    leaves, tree = jax.tree.flatten(samples)
-    keys = jax.random.split(rng, len(leaves)) if len(leaves) > 1 else [rng]
-    samples = tree.unflatten([x + ctx.noise_std * jax.random.normal(key, x.shape)
-                              for x, key in zip(leaves, keys)])
+  if ctx.noise_std is not None:
+    samples = regularizers.instance_noise(rng, samples, ctx.noise_std)
   return _apply_d(gan, ctx, d_params, d_stats, samples, labels,
                   noise_rng=jax.random.fold_in(rng, 1))
 

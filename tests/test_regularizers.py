@@ -75,6 +75,23 @@ def test_instance_noise_anneals_to_zero():
       == pytest.approx(0.2)
 
 
+def test_instance_noise_adds_noise_of_the_level_to_each_input_independently():
+  samples = {"full": jnp.ones((400, 8, 8, 1)), "half": jnp.zeros((400, 4, 4, 1))}
+  noisy = regularizers.instance_noise(jax.random.key(0), samples, jnp.float32(0.3))
+  noise = {name: noisy[name] - samples[name] for name in samples}
+  for name in samples:
+    assert float(jnp.mean(noise[name])) == pytest.approx(0.0, abs=0.01)
+    assert float(jnp.std(noise[name])) == pytest.approx(0.3, rel=0.02)
+  assert abs(float(jnp.corrcoef(noise["full"][:, :4, :4].ravel(),
+                                noise["half"].ravel())[0, 1])) < 0.02  # Its own key each.
+  single = regularizers.instance_noise(jax.random.key(0), samples["full"], jnp.float32(0.3))
+  np.testing.assert_array_equal(
+      single, regularizers.instance_noise(jax.random.key(0), samples["full"], 0.3))
+  assert float(jnp.std(single - samples["full"])) == pytest.approx(0.3, rel=0.02)
+  unchanged = regularizers.instance_noise(jax.random.key(0), samples, jnp.float32(0.0))
+  np.testing.assert_array_equal(unchanged["full"], samples["full"])
+
+
 def test_flip_labels_swaps_a_fraction_of_pairs():
   real, fake = jnp.ones(10000), -jnp.ones(10000)
   flipped_real, flipped_fake = regularizers.flip_labels(jax.random.key(0), real, fake,
