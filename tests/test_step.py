@@ -1,10 +1,16 @@
+import dataclasses
 import functools
 
+import flax.linen as nn
 import jax
 import numpy as np
+import optax
 import pytest
 
-from jaxgan import init_state, tasks, train_step
+from jaxgan import init_state, losses, tasks, train_step
+from jaxgan.models.mlp import MLPDiscriminator
+from jaxgan.state import GAN
+from jaxgan.step import generate_outputs
 from jaxgan.trainer import build_gan
 
 
@@ -134,3 +140,48 @@ def test_bfloat16_computes_in_bfloat16_and_keeps_float32_state(digits_config):
 def test_unknown_dtype_lists_the_known_ones(ring_config):
   with pytest.raises(ValueError, match="Unknown dtype 'float16'. Known: float32, bfloat16"):
     _setup(ring_config, dtype="float16")
+
+
+class _NoisyGenerator(nn.Module):
+  """`scale * latents` plus noise from the `"noise"` stream: a generator with noise of its
+  own, as pix2pix's dropout or a discrete output's sampling."""
+
+  @nn.compact
+  def __call__(self, latents, *, train=True):
+    scale = self.param("scale", nn.initializers.ones, ())
+    return scale * latents + jax.random.normal(self.make_rng("noise"), latents.shape)
+
+
+def test_sampling_a_generator_with_noise_of_its_own_is_fixed_by_default():
+  gan = GAN(generator=_NoisyGenerator(), discriminator=MLPDiscriminator(hidden_dims=(4,)),
+            g_optimizer=optax.sgd(0.1), d_optimizer=optax.sgd(0.1),
+            loss=losses.get("non_saturating"), latent_dim=2)
+  state = init_state(gan, jax.random.key(0), (2,))
+  latents = np.zeros((256, 2), np.float32)
+  by_default = generate_outputs(gan, state.g, latents)
+  np.testing.assert_array_equal(by_default, generate_outputs(gan, state.g, latents))
+  np.testing.assert_array_equal(
+      by_default, generate_outputs(gan, state.g, latents, noise_rng=jax.random.key(0)))
+  other = generate_outputs(gan, state.g, latents, noise_rng=jax.random.key(1))
+  assert not np.allclose(other, by_default)
+  assert float(np.std(other)) == pytest.approx(1.0, rel=0.1)  # The noise, with zero latents.
+
+
+def test_samples_follow_their_labels_and_the_compute_dtype(ring_config):
+  gan, state, _, _ = _setup(ring_config, conditional=True)
+  latents = jax.random.normal(jax.random.key(2), (16, gan.latent_dim))
+  zeros, ones = (generate_outputs(gan, state.g, latents, np.full(16, label)) for label in (0, 1))
+  assert not np.allclose(zeros, ones)
+  in_bfloat16 = dataclasses.replace(gan, compute_dtype="bfloat16")
+  sample = lambda gan: functools.partial(generate_outputs, gan)  # noqa: E731
+  labels = np.zeros(16, np.int32)
+  assert "bf16[" in str(jax.make_jaxpr(sample(in_bfloat16))(state.g, latents, labels))
+  assert "bf16[" not in str(jax.make_jaxpr(sample(gan))(state.g, latents, labels))
+
+
+def test_a_sample_does_not_depend_on_the_rest_of_its_batch(digits_config):
+  gan, state, step, dataset = _setup(digits_config)  # G has BatchNorm.
+  state, _ = step(state, dataset.batch(0, 8), jax.random.key(1))  # Running statistics move.
+  latents = jax.random.normal(jax.random.key(2), (8, gan.latent_dim))
+  np.testing.assert_allclose(generate_outputs(gan, state.g, latents)[:2],
+                             generate_outputs(gan, state.g, latents[:2]), atol=1e-5)
