@@ -2,6 +2,7 @@
 
   .venv/bin/python bench/compare.py                        # full table (~25 min on 2 CPU cores)
   .venv/bin/python bench/compare.py --quick --json out.json  # batch 64, jaxgan, torch eager
+  .venv/bin/python bench/compare.py --models cyclegan128 --frameworks jaxgan torch --rounds 3
 
 sngan32 is SNGAN's ResNets at CIFAR-10 size, with a PyTorch twin; msg32 (MSG-GAN) and
 progressive32 (progressive growing, fully grown: its last phase) have none: their rows are
@@ -13,7 +14,8 @@ D on real and fake, then G against the updated D, Adam 2e-4 (b1 0.5), non-satura
 loss, latents drawn inside the step. Timing: the first step (compile) apart, `warmup`
 steps, then `repeats` timed runs of `steps` steps each; the table shows the median
 and the spread (min-max) of steps/s. FLOPs per step come from XLA's cost analysis of
-the jaxgan step and are used for both frameworks (same math).
+the jaxgan step and are used for both frameworks (same math). With `--rounds R`, jaxgan and
+torch eager are measured R times each, taking turns, and their rows pool every round's runs.
 """
 
 import argparse
@@ -197,6 +199,9 @@ def main() -> None:
   parser.add_argument("--json", help="write the rows here as a JSON list")
   parser.add_argument("--models", nargs="+", default=list(TIMING), choices=list(TIMING))
   parser.add_argument("--batch_sizes", nargs="+", type=int)
+  parser.add_argument("--rounds", type=int, default=1,
+                      help="measure jaxgan and torch eager this many times, taking turns, so "
+                           "that a machine whose speed drifts weighs on both alike")
   parser.add_argument("--frameworks", nargs="+", choices=JAX_FRAMEWORKS + TORCH_FRAMEWORKS)
   parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
   parser.add_argument("--framework", help=argparse.SUPPRESS)
@@ -248,7 +253,10 @@ def main() -> None:
       # jaxgan and torch eager first: the other rows compare with torch's rate, and
       # PyTorch's rows take jaxgan's FLOPs (the same math).
       references = [f for f in ("jaxgan", "torch") if f in measured]
-      results = {f: _try_measure(f, model, batch, steps, repeats) for f in references}
+      rounds = [{f: _try_measure(f, model, batch, steps, repeats) for f in references}
+                for _ in range(args.rounds)]
+      results = {f: _merged([measured_round[f] for measured_round in rounds])
+                 for f in references}
       reference = {"flops": results.get("jaxgan", {}).get("flops_per_step"),
                    "torch_rate": _median_rate(results.get("torch"))}
       for framework in references + [f for f in measured if f not in references]:
@@ -267,6 +275,15 @@ def _try_measure(framework: str, model: str, batch: int, steps: int, repeats: in
     return _measure(framework, model, batch, steps, repeats)
   except RuntimeError as e:
     return {"error": str(e).strip().splitlines()[-1]}
+
+
+def _merged(results: list[dict]) -> dict:
+  """One framework's measurements over several rounds as one: every timed run's rate; the
+  first round's other figures; the first failure if any round failed."""
+  failed = [result for result in results if "error" in result]
+  if failed:
+    return failed[0]
+  return results[0] | {"rates": [rate for result in results for rate in result["rates"]]}
 
 
 def _median_rate(result: dict | None) -> float | None:

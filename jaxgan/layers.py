@@ -13,10 +13,10 @@ kernel gradient is 8-15x slower. The functions here compute the same values
   convolution it is the adjoint of;
 - the kernel gradient of a stride-2, 4x4 convolution of image channels is four
   matmuls over 2x2 pixel blocks of its input ("space to depth");
-- a stride-1, 3x3 convolution to image channels (SNGAN's last layer), and the input
-  gradient of one from them (its first), is one matmul to every tap's output, then
-  shifted sums; the kernel gradient of either is one matmul of the 3x3 neighbourhoods of
-  its image-channel side.
+- a stride-1 convolution to image channels (SNGAN's last 3x3 layer, CycleGAN's last 7x7,
+  PatchGAN's last 4x4), and the input gradient of one from them (their first layers), is one
+  matmul to every tap's output, then shifted sums; the kernel gradient of either is one
+  matmul of the neighbourhoods of its image-channel side.
 
 On GPU and TPU, where the native kernels are fast, the plain lax forms are used. The
 convolutions are `jax.custom_jvp` functions whose tangents are written as transposes of
@@ -25,6 +25,7 @@ these routes: reverse mode takes the routes, and forward mode (`jax.jvp`, `jax.h
 """
 
 import functools
+import math
 from typing import Callable, ClassVar
 
 import flax.linen as nn
@@ -38,6 +39,11 @@ _DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 # padding-1 kernel that reach it: out[2m] = x[m-1] w[3] + x[m] w[1],
 # out[2m+1] = x[m] w[2] + x[m+1] w[0].
 _PARITY_TAPS = ((3, 1), (2, 0))
+# Per kernel size of a stride-2, padding-1 transposed convolution doubling the size, for
+# output pixel parity 0 and 1: the taps that reach it, in the order of the input pixels they
+# read, and the padding before and after that reading needs. 4 taps as above; 3 taps:
+# out[2m] = x[m] w[1], out[2m+1] = x[m] w[2] + x[m+1] w[0].
+_PHASES = {4: (_PARITY_TAPS, ((1, 0), (0, 1))), 3: (((1,), (2, 0)), ((0, 0), (0, 1)))}
 # Feature counts up to this (RGB(A), grey) take the matmul routes on CPU.
 _IMAGE_CHANNELS = 4
 
@@ -55,61 +61,88 @@ def _cpu_stride_2_4x4(stride: int, padding: int, kernel: Array) -> bool:
           and jax.default_backend() == "cpu")
 
 
-def _cpu_3x3_images(stride: int, padding: int, kernel: Array) -> bool:
-  """Whether the CPU matmul routes of a stride-1, 3x3, padding-1 convolution apply: from or
-  to image channels, on XLA:CPU."""
-  return ((stride, padding, *kernel.shape[:2]) == (1, 1, 3, 3)
+def _cpu_stride_1_images(stride: int, padding: int, kernel: Array) -> bool:
+  """Whether the CPU matmul routes of a stride-1 convolution apply: from or to image channels,
+  padding at most `k - 1` (so its input gradient is a convolution too), on XLA:CPU."""
+  return (stride == 1 and padding < kernel.shape[0]
           and min(kernel.shape[2:]) <= _IMAGE_CHANNELS and jax.default_backend() == "cpu")
 
 
-def _neighbourhoods(x: Array) -> Array:
-  """The 3x3 neighbourhood of every pixel, zero-padded: `[n, h, w, c]` -> `[n, h, w, 3, 3, c]`,
-  entry `(i, j)` the pixel `(y + i - 1, x + j - 1)`."""
+def _neighbourhoods(x: Array, size: int, padding: int, stride: int = 1) -> Array:
+  """The `size x size` neighbourhood of every output pixel of a convolution with `padding`
+  zeros and `stride`: `[n, h, w, c]` -> `[n, (h + 2 padding - size) // stride + 1, (same for
+  w), size, size, c]`, entry `(i, j)` the pixel `(stride y + i - padding, stride x + j -
+  padding)`."""
   _, h, w, _ = x.shape
-  padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-  return jnp.stack([jnp.stack([padded[:, i:i + h, j:j + w] for j in range(3)], axis=3)
-                    for i in range(3)], axis=3)
+  rows = (h + 2 * padding - size) // stride + 1
+  cols = (w + 2 * padding - size) // stride + 1
+  padded = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+  return jnp.stack([jnp.stack([padded[:, i:i + stride * (rows - 1) + 1:stride,
+                                      j:j + stride * (cols - 1) + 1:stride]
+                               for j in range(size)], axis=3)
+                    for i in range(size)], axis=3)
 
 
 def _flipped(kernel: Array) -> Array:
-  """The 3x3 kernel `[3, 3, in, out]` of the input gradient: flipped, `[3, 3, out, in]`."""
+  """The kernel `[k, k, in, out]` of a stride-1 convolution's input gradient: flipped,
+  `[k, k, out, in]`."""
   return kernel[::-1, ::-1].transpose(0, 1, 3, 2)
 
 
-def _conv_3x3(x: Array, kernel: Array) -> Array:
-  """`_strided_conv(x, kernel, 1, 1)` for a 3x3 kernel `[3, 3, in, out]`: to image channels
+def _conv_stride_1(x: Array, kernel: Array, padding: int) -> Array:
+  """`_strided_conv(x, kernel, 1, padding)` for a kernel `[k, k, in, out]`: to image channels
   on XLA:CPU as one matmul to every tap's output and shifted sums (measured at batch 64,
-  32x32: 3x faster than XLA's convolution from 128 features to 3, 6x from 256; XLA's own is
-  the faster one from image channels)."""
+  32x32, 3x3: 3x faster than XLA's convolution from 128 features to 3, 6x from 256; XLA's own
+  is the faster one from image channels)."""
   n, h, w, in_features = x.shape
-  out_features = kernel.shape[-1]
+  size, out_features = kernel.shape[0], kernel.shape[-1]
   if not out_features <= _IMAGE_CHANNELS < in_features or jax.default_backend() != "cpu":
-    return _strided_conv(x, kernel, 1, 1)
-  # out[p] = sum over taps (i, j) of taps[p + (i - 1, j - 1), i, j].
+    return _strided_conv(x, kernel, 1, padding)
+  rows, cols = h + 2 * padding - size + 1, w + 2 * padding - size + 1
+  # out[p] = sum over taps (i, j) of taps[p + (i - padding, j - padding), i, j].
   taps = x @ kernel.transpose(2, 0, 1, 3).reshape(in_features, -1)
-  taps = jnp.pad(taps.reshape(n, h, w, 3, 3, out_features),
-                 ((0, 0), (1, 1), (1, 1), (0, 0), (0, 0), (0, 0)))
-  return sum(taps[:, i:i + h, j:j + w, i, j] for i in range(3) for j in range(3))
+  taps = jnp.pad(taps.reshape(n, h, w, size, size, out_features),
+                 ((0, 0), (padding, padding), (padding, padding), (0, 0), (0, 0), (0, 0)))
+  return sum(taps[:, i:i + rows, j:j + cols, i, j] for i in range(size) for j in range(size))
 
 
-def _kernel_grad_3x3_images(inputs: Array, output_grad: Array) -> Array:
-  """`_kernel_grad` of a stride-1, 3x3, padding-1 convolution from or to image channels,
-  one matmul of one side's neighbourhoods (measured as above: 3-5x faster than XLA's)."""
+def _neighbourhood_kernel_grad(inputs: Array, output_grad: Array, size: int, padding: int,
+                               stride: int = 1) -> Array:
+  """`_kernel_grad` of a `size x size` convolution as one matmul of its input's
+  neighbourhoods and the output gradient."""
+  in_features, out_features = inputs.shape[-1], output_grad.shape[-1]
+  neighbourhoods = _neighbourhoods(inputs, size, padding, stride)
+  return (neighbourhoods.reshape(-1, size**2 * in_features).T
+          @ output_grad.reshape(-1, out_features)).reshape(size, size, in_features, out_features)
+
+
+def _kernel_grad_images(inputs: Array, output_grad: Array, size: int, padding: int) -> Array:
+  """`_kernel_grad` of a stride-1, `size x size` convolution from or to image channels, one
+  matmul of one side's neighbourhoods (measured as above: 3-5x faster than XLA's)."""
   in_features, out_features = inputs.shape[-1], output_grad.shape[-1]
   if in_features <= out_features:
-    return (_neighbourhoods(inputs).reshape(-1, 9 * in_features).T
-            @ output_grad.reshape(-1, out_features)).reshape(3, 3, in_features, out_features)
-  # d/dk[i, j] = sum_q x[q] g[q - (i - 1, j - 1)]: the output gradient's neighbourhood, flipped.
-  grads = inputs.reshape(-1, in_features).T @ _neighbourhoods(output_grad).reshape(
-      -1, 9 * out_features)
-  return grads.reshape(in_features, 3, 3, out_features)[:, ::-1, ::-1].transpose(1, 2, 0, 3)
+    return _neighbourhood_kernel_grad(inputs, output_grad, size, padding)
+  # d/dk[i, j] = sum_q x[q] g[q - (i - padding, j - padding)]: the output gradient's
+  # neighbourhood, flipped.
+  grads = inputs.reshape(-1, in_features).T @ _neighbourhoods(
+      output_grad, size, size - 1 - padding).reshape(-1, size**2 * out_features)
+  return grads.reshape(in_features, size, size, out_features)[:, ::-1, ::-1].transpose(1, 2, 0, 3)
 
 
 def _kernel_grad(inputs: Array, output_grad: Array, kernel: Array, stride: int,
                  padding: int) -> Array:
   """The gradient of `<output_grad, _strided_conv(inputs, kernel)>` in `kernel`."""
-  if _cpu_3x3_images(stride, padding, kernel):
-    return _kernel_grad_3x3_images(inputs, output_grad)
+  # Measured on XLA:CPU: the neighbourhood matmul is 3-5x faster for 3x3 kernels either
+  # way and for 7x7 to image channels, but 2-6x slower for 7x7 from them (CycleGAN's first).
+  if _cpu_stride_1_images(stride, padding, kernel) and (
+      kernel.shape[0] <= 3 or inputs.shape[-1] > output_grad.shape[-1]):
+    return _kernel_grad_images(inputs, output_grad, kernel.shape[0], padding)
+  # Measured on XLA:CPU, alternating the two in one process: for a stride-2, 3x3 convolution
+  # (CycleGAN's down- and upsampling) the neighbourhood matmul is 1.8-3.7x faster than XLA's
+  # kernel gradient up to 8,192 output pixels in the batch, and slower beyond.
+  if ((stride, *kernel.shape[:2]) == (2, 3, 3) and math.prod(output_grad.shape[:3]) <= 8192
+      and jax.default_backend() == "cpu"):
+    return _neighbourhood_kernel_grad(inputs, output_grad, 3, padding, stride)
   _, h, w, in_features = inputs.shape
   # Measured per layer of the benchmark DCGANs on XLA:CPU: the matmuls are 1.2-1.4x
   # faster than XLA's convolution for image channels in, 1.4-2.3x slower for wider inputs.
@@ -150,9 +183,11 @@ def _dilated_conv_transpose(inputs: Array, kernel: Array, stride: int, padding: 
 
 
 def _phase_kernel(kernel: Array, a: int, b: int) -> Array:
-  """The 2x2 HWIO kernel `[2, 2, in, out]` of a stride-2, 4x4 transposed convolution
-  (kernel `[4, 4, out, in]`) that makes output pixels of row parity `a`, column parity `b`."""
-  rows, cols = jnp.array(_PARITY_TAPS[a]), jnp.array(_PARITY_TAPS[b])
+  """The HWIO kernel `[taps, taps, in, out]` of a stride-2, padding-1 transposed convolution
+  (kernel `[k, k, out, in]`, k in `_PHASES`) that makes output pixels of row parity `a`,
+  column parity `b`."""
+  taps = _PHASES[kernel.shape[0]][0]
+  rows, cols = jnp.array(taps[a]), jnp.array(taps[b])
   return kernel[rows][:, cols].transpose(0, 1, 3, 2)
 
 
@@ -165,9 +200,10 @@ def _interleave(phases: list[list[Array]]) -> Array:
 
 
 def _phase_conv_transpose(inputs: Array, kernel: Array) -> Array:
-  """`_dilated_conv_transpose` for stride 2, 4x4 kernels, padding 1, without the zeros:
-  four 2x2 convolutions, one per output pixel parity, each padded on the side it reads."""
-  pads = ((1, 0), (0, 1))  # Parity 0 reads x[m-1], x[m]; parity 1 x[m], x[m+1].
+  """`_dilated_conv_transpose` for stride 2, padding 1, 4x4 or 3x3 kernels, doubling the size,
+  without the zeros: four small convolutions, one per output pixel parity, each padded on the
+  side it reads (4x4: 2x2 each; 3x3: 1x1, 1x2, 2x1 and 2x2)."""
+  pads = _PHASES[kernel.shape[0]][1]
   return _interleave([[lax.conv_general_dilated(inputs, _phase_kernel(kernel, a, b), (1, 1),
                                                 (pads[a], pads[b]), dimension_numbers=_DIMENSIONS)
                        for b in (0, 1)] for a in (0, 1)])
@@ -198,14 +234,20 @@ def _transposed(inputs: Array, kernel: Array, stride: int, padding: int,
                 out_hw: tuple[int, int]) -> Array:
   """The adjoint of `_strided_conv`, computed the fastest way this backend has."""
   _, h, w, _ = inputs.shape
-  if _cpu_3x3_images(stride, padding, kernel):
-    return _conv_3x3(inputs, _flipped(kernel))
+  if _cpu_stride_1_images(stride, padding, kernel):
+    return _conv_stride_1(inputs, _flipped(kernel), kernel.shape[0] - 1 - padding)
   if _cpu_stride_2_4x4(stride, padding, kernel) and out_hw == (2 * h, 2 * w):
     # Measured per layer of the benchmark DCGANs on XLA:CPU, against the lhs-dilated
     # convolution: the matmul 2-3x faster for image channels out, the phase
     # convolutions 1.1-2.6x faster otherwise.
     if kernel.shape[2] <= _IMAGE_CHANNELS:
       return _matmul_conv_transpose(inputs, kernel)
+    return _phase_conv_transpose(inputs, kernel)
+  if ((stride, padding, *kernel.shape[:2]) == (2, 1, 3, 3) and out_hw == (2 * h, 2 * w)
+      and jax.default_backend() == "cpu"):
+    # CycleGAN's upsampling, and its downsampling's input gradient. Measured at its layers
+    # on XLA:CPU against the lhs-dilated convolution: 1.2-1.9x faster at batch 4 and at
+    # 64->128 px at batch 1, 0.9x at 32->64 px at batch 1.
     return _phase_conv_transpose(inputs, kernel)
   return _dilated_conv_transpose(inputs, kernel, stride, padding, out_hw)
 
@@ -274,8 +316,8 @@ def _conv_transpose_jvp(stride, padding, output_padding, primals, tangents):
 def conv(inputs: Array, kernel: Array, stride: int, padding: int) -> Array:
   """PyTorch's `Conv2d` geometry: `[n, h, w, in]`, kernel `[k, k, in, out]` (HWIO). Its
   input gradient is `conv_transpose` (its fast forms where they apply)."""
-  if _cpu_3x3_images(stride, padding, kernel):
-    return _conv_3x3(inputs, kernel)
+  if _cpu_stride_1_images(stride, padding, kernel):
+    return _conv_stride_1(inputs, kernel, padding)
   return _strided_conv(inputs, kernel, stride, padding)
 
 

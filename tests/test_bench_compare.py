@@ -1,4 +1,5 @@
-"""bench/compare.py's table survives a failing row and keeps every measured row on disk."""
+"""bench/compare.py's table survives a failing row, keeps every measured row on disk, and
+takes turns over rounds."""
 
 import json
 import sys
@@ -21,11 +22,11 @@ def _fake_measure(failures: dict):
   return measure
 
 
-def _main(monkeypatch, tmp_path, failures, frameworks):
-  monkeypatch.setattr(compare, "_measure", _fake_measure(failures))
+def _main(monkeypatch, tmp_path, failures, frameworks, *extra_args, measure=None):
+  monkeypatch.setattr(compare, "_measure", measure or _fake_measure(failures))
   monkeypatch.setattr(sys, "argv", ["compare.py", "--models", "dcgan32", "--batch_sizes", "64",
                                     "--frameworks", *frameworks, "--json",
-                                    str(tmp_path / "rows.json")])
+                                    str(tmp_path / "rows.json"), *extra_args])
   compare.main()
 
 
@@ -44,3 +45,35 @@ def test_rows_measured_before_a_crash_are_on_disk(monkeypatch, tmp_path):
     _main(monkeypatch, tmp_path, {"jaxgan-simultaneous": MemoryError()},
           ["jaxgan", "jaxgan-simultaneous"])
   assert [row["framework"] for row in json.load(open(tmp_path / "rows.json"))] == ["jaxgan"]
+
+
+def test_rounds_take_turns_and_pool_every_run(monkeypatch, tmp_path):
+  order, rates = [], iter([[1.0, 2.0], [4.0, 4.0], [3.0, 9.0], [8.0, 8.0]])
+
+  def measure(framework, model="", batch=0, steps=0, repeats=0):
+    if framework == "peak":
+      return {"peak_flops": 1e10}
+    order.append(framework)
+    return RESULT | {"rates": next(rates)}
+
+  _main(monkeypatch, tmp_path, {}, ["torch", "jaxgan"], "--rounds", "2", measure=measure)
+  assert order == ["jaxgan", "torch", "jaxgan", "torch"]
+  rows = {row["framework"]: row for row in json.load(open(tmp_path / "rows.json"))}
+  assert rows["jaxgan"]["steps_per_s"] == 2.5  # The median of 1, 2, 3 and 9.
+  assert rows["torch"]["steps_per_s"] == 6.0 and rows["jaxgan"]["vs_torch"] == 2.5 / 6.0
+  assert (rows["jaxgan"]["steps_per_s_min"], rows["jaxgan"]["steps_per_s_max"]) == (1.0, 9.0)
+
+
+def test_a_round_that_fails_fails_the_row(monkeypatch, tmp_path):
+  calls = iter([RESULT, RuntimeError("worker failed:\nMemoryError")])
+
+  def measure(framework, model="", batch=0, steps=0, repeats=0):
+    if framework == "peak":
+      return {"peak_flops": 1e10}
+    outcome = next(calls)
+    if isinstance(outcome, Exception):
+      raise outcome
+    return outcome
+
+  _main(monkeypatch, tmp_path, {}, ["jaxgan"], "--rounds", "2", measure=measure)
+  assert json.load(open(tmp_path / "rows.json"))[0]["error"] == "MemoryError"

@@ -13,16 +13,17 @@ def _autodiff_conv_transpose(inputs, kernel, stride, padding, out_shape):
       jax.ShapeDtypeStruct(out_shape, inputs.dtype))(inputs)[0]
 
 
-@pytest.mark.parametrize("size,stride,padding,kernel", [(5, 2, 1, 4), (4, 1, 0, 3), (3, 2, 0, 4)])
-def test_custom_gradients_equal_autodiff(size, stride, padding, kernel):
+@pytest.mark.parametrize("size,stride,padding,kernel,output_padding", [
+    (5, 2, 1, 4, 0), (4, 1, 0, 3, 0), (3, 2, 0, 4, 0), (4, 2, 1, 3, 1), (5, 2, 1, 3, 0)])
+def test_custom_gradients_equal_autodiff(size, stride, padding, kernel, output_padding):
   x = jax.random.normal(jax.random.key(0), (2, size, size, 3))
   k = jax.random.normal(jax.random.key(1), (kernel, kernel, 5, 3))
-  y = layers.conv_transpose(x, k, stride, padding)
-  side = (size - 1) * stride - 2 * padding + kernel
+  y = layers.conv_transpose(x, k, stride, padding, output_padding)
+  side = (size - 1) * stride - 2 * padding + kernel + output_padding
   assert y.shape == (2, side, side, 5)
   cotangent = jax.random.normal(jax.random.key(2), y.shape)
-  fast = jax.grad(lambda x, k: jnp.sum(layers.conv_transpose(x, k, stride, padding) * cotangent),
-                  (0, 1))(x, k)
+  fast = jax.grad(lambda x, k: jnp.sum(
+      layers.conv_transpose(x, k, stride, padding, output_padding) * cotangent), (0, 1))(x, k)
   plain = jax.grad(lambda x, k: jnp.sum(
       _autodiff_conv_transpose(x, k, stride, padding, y.shape) * cotangent), (0, 1))(x, k)
   for a, b in zip(fast, plain):
@@ -39,12 +40,13 @@ def test_conv_transpose_is_the_adjoint_of_the_strided_conv():
   np.testing.assert_allclose(lhs, rhs, rtol=1e-5)
 
 
-@pytest.mark.parametrize("route", ["_phase_conv_transpose", "_matmul_conv_transpose"])
+@pytest.mark.parametrize("route,kernel", [
+    ("_phase_conv_transpose", 4), ("_phase_conv_transpose", 3), ("_matmul_conv_transpose", 4)])
 @pytest.mark.parametrize("size,in_features,out_features", [(4, 6, 2), (8, 3, 5)])
 def test_stride_2_conv_transpose_routes_equal_the_dilated_convolution(
-    route, size, in_features, out_features):
+    route, kernel, size, in_features, out_features):
   x = jax.random.normal(jax.random.key(0), (2, size, size + 2, in_features))
-  k = jax.random.normal(jax.random.key(1), (4, 4, out_features, in_features))
+  k = jax.random.normal(jax.random.key(1), (kernel, kernel, out_features, in_features))
   expected = layers._dilated_conv_transpose(x, k, 2, 1, (2 * size, 2 * size + 4))
   np.testing.assert_allclose(getattr(layers, route)(x, k), expected, rtol=1e-5, atol=1e-4)
 
@@ -52,13 +54,16 @@ def test_stride_2_conv_transpose_routes_equal_the_dilated_convolution(
 @pytest.mark.parametrize("size,stride,padding,kernel,in_features,out_features", [
     (8, 2, 1, 4, 3, 8), (16, 2, 1, 4, 3, 8), (8, 2, 1, 4, 16, 8), (16, 2, 1, 4, 16, 8),
     (7, 2, 1, 4, 3, 8), (6, 1, 1, 3, 3, 8), (6, 1, 1, 3, 16, 3), (5, 1, 1, 3, 1, 1),
-    (6, 1, 1, 3, 8, 8), (6, 1, 0, 3, 16, 3)])
+    (6, 1, 1, 3, 8, 8), (6, 1, 0, 3, 16, 3), (12, 1, 0, 7, 3, 8), (12, 1, 0, 7, 8, 3),
+    (9, 1, 3, 7, 8, 3), (7, 1, 1, 4, 16, 1), (7, 1, 2, 4, 3, 8), (8, 2, 1, 3, 8, 16),
+    (7, 2, 1, 3, 16, 8)])
 def test_strided_conv_gradients_equal_autodiff(size, stride, padding, kernel, in_features,
                                                out_features):
   """Even sizes with stride 2, 4x4, padding 1 take the space-to-depth kernel gradient (image
-  channels in) and the matmul (image channels in) or phase input gradient; stride 1, 3x3,
-  padding 1 from or to image channels the neighbourhood and tap matmuls; the others
-  XLA's own."""
+  channels in) and the matmul (image channels in) or phase input gradient; stride 1 from or
+  to image channels (CycleGAN's 7x7 without padding, PatchGAN's last 4x4) the neighbourhood
+  and tap matmuls; stride 2, 3x3 in a small batch the neighbourhood matmul; the others XLA's
+  own."""
   x = jax.random.normal(jax.random.key(0), (2, size, size + 1, in_features))
   k = jax.random.normal(jax.random.key(1), (kernel, kernel, in_features, out_features))
   y = layers.conv(x, k, stride, padding)
@@ -92,7 +97,7 @@ def test_cpu_compiler_options_keep_the_math():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transposed", [False, True])
-@pytest.mark.parametrize("stride,padding,kernel", [(2, 1, 4), (1, 0, 3), (1, 1, 3)])
+@pytest.mark.parametrize("stride,padding,kernel", [(2, 1, 4), (1, 0, 3), (1, 1, 3), (1, 0, 7)])
 def test_forward_mode_autodiff_through_the_convolutions(transposed, stride, padding, kernel):
   """jax.jvp and jax.hessian work through both convolutions (the CPU routes included) and
   equal those of plain autodiff."""
