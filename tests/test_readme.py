@@ -83,7 +83,9 @@ COMMANDS = {
         "skip: a GPU, and horse2zebra from the internet",
     ".venv/bin/python bench/translation.py": r"\| model \| steps \| wall s \|",
     ".venv/bin/python bench/compare.py --models pix2pix256 cyclegan128 --frameworks jaxgan "
-    "torch": r"\| model \| batch \|",
+    "torch --rounds 3": r"\| model \| batch \|",
+    ".venv/bin/python bench/conv_layers.py --model cyclegan128 --batch_size 1":
+        r"\| layer \| size \|",
     "make mutation": "skip: mutation testing, most of an hour",
     ".venv/bin/mutmut results": "skip: reads what make mutation left",
     ".venv/bin/python train.py --config configs/dcgan_cifar10.py --config.num_devices=1":
@@ -101,7 +103,8 @@ COMMANDS = {
     '--config.dtype=bfloat16 --workdir /mnt/shared/runs/cifar"': "skip: a TPU pod slice",
 }
 # Commands that need PyTorch (`make bench-setup`): skipped where it is not installed.
-NEEDS_TORCH = (".venv/bin/python bench/conv_layers.py --model dcgan32",)
+NEEDS_TORCH = (".venv/bin/python bench/conv_layers.py --model dcgan32",
+               ".venv/bin/python bench/conv_layers.py --model cyclegan128 --batch_size 1")
 LINKED = (".venv", "Makefile", "train.py", "configs", "jaxgan", "bench", "examples", "docs")
 # Copied and dated to the epoch: make then never rebuilds the environment the tests run in.
 DATED = ("pyproject.toml", "constraints.txt")
