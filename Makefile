@@ -32,9 +32,10 @@ bench: bench-setup
 	$(BIN)/python bench/compare.py $(ARGS)
 
 # Mutation testing ([tool.mutmut] in pyproject.toml); `mutmut results` lists the survivors.
+# ARGS picks mutants by name, e.g. ARGS='"jaxgan.losses*"'.
 mutation: setup
 	$(BIN)/pip install -qq -c constraints.txt -e '.[mutation]'
-	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut run --max-children 2 $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs mutants

@@ -198,3 +198,33 @@ def test_replay_draws_from_every_written_slot_and_no_other():
   one = regularizers.ReplayBuffer(buffer.samples, jnp.asarray(1, jnp.int32))
   mixed = regularizers.replay_mix(jax.random.key(0), jnp.full((50, 2), -1.0), one, fraction=1.0)
   np.testing.assert_array_equal(mixed[:, 0], 0.0)  # One sample written: it is all replayed.
+
+
+def test_past_discriminators_keep_dtypes_and_write_parameters_and_statistics_in_turn():
+  params = {"w": jnp.ones(2, jnp.bfloat16)}  # One leaf: the ring's size is read from it.
+  stats = {"mean": jnp.zeros(3), "count": jnp.zeros((), jnp.int32)}
+  ring = regularizers.past_discriminators(params, stats, 2)
+  assert ring.params["w"].shape == (2, 2) and ring.params["w"].dtype == jnp.bfloat16
+  assert ring.batch_stats["count"].dtype == jnp.int32 and int(ring.count) == 0
+  assert not np.any(ring.params["w"]) and not np.any(ring.batch_stats["mean"])
+
+  def snapshot(value):
+    return ({"w": jnp.full(2, value, jnp.bfloat16)},
+            {"mean": jnp.full(3, value), "count": jnp.asarray(value, jnp.int32)})
+
+  for value in (1, 2, 3):  # Three snapshots in a ring of two: the third replaces the first.
+    ring = regularizers.past_discriminators_push(ring, *snapshot(value), jnp.asarray(True))
+  ring = regularizers.past_discriminators_push(ring, *snapshot(9), jnp.asarray(False))
+  assert int(ring.count) == 3
+  np.testing.assert_array_equal(ring.params["w"][:, 0], [3, 2])
+  np.testing.assert_array_equal(ring.batch_stats["mean"][:, 0], [3, 2])
+  np.testing.assert_array_equal(ring.batch_stats["count"], [3, 2])
+
+
+def test_ada_probability_stays_between_zero_and_one():
+  settings = dict(images=64, target=0.6, speed_images=1000, interval=4)
+  step = jnp.asarray(4, jnp.int32)
+  near_one = regularizers.AdaptiveProbability(jnp.float32(0.99), jnp.float32(3.0))
+  assert float(regularizers.ada_update(near_one, jnp.float32(1.0), step, **settings).p) == 1.0
+  near_zero = regularizers.AdaptiveProbability(jnp.float32(0.01), jnp.float32(-3.0))
+  assert float(regularizers.ada_update(near_zero, jnp.float32(-1.0), step, **settings).p) == 0.0

@@ -139,15 +139,26 @@ def test_path_length_penalty_of_a_linear_synthesis_is_analytic():
   keys = jax.random.split(jax.random.key(0), 3)
   matrix = jax.random.normal(keys[0], (3 * 8, 4 * 4 * 2))
   synthesize = lambda ws: (ws.reshape(ws.shape[0], -1) @ matrix).reshape(-1, 4, 4, 2)  # noqa: E731
-  ws = jax.random.normal(keys[1], (6, 3, 8))
+  ws = jax.random.normal(keys[1], (8, 3, 8))  # The first 4 of them (not 3: num_ws) are used.
   penalty, mean = regularizers.path_length_penalty(synthesize, ws, keys[2], jnp.float32(0.5),
                                                    decay=0.1, batch_shrink=2)
-  noise = jax.random.normal(keys[2], (3, 4, 4, 2)) / 4.0  # / sqrt(h w)
-  gradients = (noise.reshape(3, -1) @ matrix.T).reshape(3, 3, 8)
+  noise = jax.random.normal(keys[2], (4, 4, 4, 2)) / 4.0  # / sqrt(h w)
+  gradients = (noise.reshape(4, -1) @ matrix.T).reshape(4, 3, 8)
   lengths = jnp.sqrt(jnp.mean(jnp.sum(gradients ** 2, -1), 1))
   expected_mean = 0.5 + 0.1 * (jnp.mean(lengths) - 0.5)
   np.testing.assert_allclose(mean, expected_mean, rtol=1e-5)
   np.testing.assert_allclose(penalty, jnp.mean((lengths - expected_mean) ** 2), rtol=1e-4)
+
+
+def test_path_length_penalty_defaults_to_the_papers_settings_and_sees_one_sample_at_least():
+  synthesize = lambda ws: jnp.tanh(ws).reshape(-1, 2, 2, 2)  # noqa: E731  A nonlinear G.
+  ws, key, mean = jax.random.normal(jax.random.key(0), (4, 8)), jax.random.key(1), jnp.float32(2)
+  np.testing.assert_array_equal(
+      regularizers.path_length_penalty(synthesize, ws, key, mean),
+      regularizers.path_length_penalty(synthesize, ws, key, mean, decay=0.01, batch_shrink=2))
+  np.testing.assert_array_equal(  # Of 2 samples shrunk by 4, the first one alone.
+      regularizers.path_length_penalty(synthesize, ws[:2], key, mean, batch_shrink=4),
+      regularizers.path_length_penalty(synthesize, ws[:1], key, mean, batch_shrink=4))
 
 
 def _tiny_config():
