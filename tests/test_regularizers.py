@@ -76,17 +76,18 @@ def test_instance_noise_anneals_to_zero():
 
 
 def test_instance_noise_adds_noise_of_the_level_to_each_input_independently():
-  samples = {"full": jnp.ones((400, 8, 8, 1)), "half": jnp.zeros((400, 4, 4, 1))}
+  samples = {"full": jnp.ones((400, 8, 8, 1)), "half": jnp.zeros((400, 4, 4, 1)),
+             "quarter": jnp.zeros((400, 2, 2, 1))}  # e.g. every scale of MSG-GAN's D.
   noisy = regularizers.instance_noise(jax.random.key(0), samples, jnp.float32(0.3))
   noise = {name: noisy[name] - samples[name] for name in samples}
   for name in samples:
     assert float(jnp.mean(noise[name])) == pytest.approx(0.0, abs=0.01)
-    assert float(jnp.std(noise[name])) == pytest.approx(0.3, rel=0.02)
+    assert float(jnp.std(noise[name])) == pytest.approx(0.3, rel=0.05)
   assert abs(float(jnp.corrcoef(noise["full"][:, :4, :4].ravel(),
                                 noise["half"].ravel())[0, 1])) < 0.02  # Its own key each.
   single = regularizers.instance_noise(jax.random.key(0), samples["full"], jnp.float32(0.3))
-  np.testing.assert_array_equal(
-      single, regularizers.instance_noise(jax.random.key(0), samples["full"], 0.3))
+  np.testing.assert_array_equal(  # One array draws its noise from the key itself.
+      single, samples["full"] + 0.3 * jax.random.normal(jax.random.key(0), (400, 8, 8, 1)))
   assert float(jnp.std(single - samples["full"])) == pytest.approx(0.3, rel=0.02)
   unchanged = regularizers.instance_noise(jax.random.key(0), samples, jnp.float32(0.0))
   np.testing.assert_array_equal(unchanged["full"], samples["full"])
