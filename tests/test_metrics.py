@@ -1,3 +1,5 @@
+import collections
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,37 @@ def test_classifier_score_and_class_coverage():
                                                "class_kl": pytest.approx(0.0, abs=1e-12)}
   assert metrics.class_coverage(one_class) == {"classes_covered": 1,
                                                "class_kl": pytest.approx(np.log(10))}
+
+
+def test_classifier_score_computes_in_double_precision_whatever_it_is_given():
+  confident = np.eye(10, dtype=np.float16)[np.arange(1000) % 10]  # Half-precision outputs.
+  assert metrics.classifier_score(confident) == pytest.approx(10.0, rel=1e-6)
+
+
+def test_a_class_predicted_once_is_covered():
+  probs = np.eye(3)[[0, 0, 0, 1]]
+  assert metrics.class_coverage(probs)["classes_covered"] == 2
+
+
+def test_nearest_mode_names_the_closest_center():
+  centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+  points = np.array([[9.0, 1.0], [1.0, 1.0], [-1.0, 8.0], [6.0, 0.0]])
+  np.testing.assert_array_equal(metrics.nearest_mode(points, centers), [1, 0, 2, 1])
+
+
+def test_js_divergence_is_one_bit_against_nothing_and_zero_against_itself():
+  words = collections.Counter({"ab": 3, "bc": 1})
+  assert metrics.js_divergence(collections.Counter(), words) == 1.0
+  assert metrics.js_divergence(words, collections.Counter()) == 1.0
+  assert metrics.js_divergence(collections.Counter(), collections.Counter()) == 1.0
+  assert metrics.js_divergence(words, words) == pytest.approx(0.0, abs=1e-12)
+  assert metrics.js_divergence(words, collections.Counter({"cd": 2})) == pytest.approx(1.0)
+
+
+def test_length_histogram_and_word_metrics_of_one_string():
+  np.testing.assert_array_equal(metrics.length_histogram(["ab"], 3), [0.0, 0.0, 1.0, 0.0])
+  results = metrics.word_metrics(["abc"], {"abc"}, {"abd"}, max_length=4)
+  assert set(results) == {"valid_words", "novel_words", "unique", "js_1", "js_2", "js_3",
+                          "js_4", "length_tv"}
+  assert results["valid_words"] == 1.0 and results["novel_words"] == 0.0
+  assert results["js_3"] == pytest.approx(1.0) and results["length_tv"] == 0.0
