@@ -61,7 +61,7 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
 
   The matrix square root is taken of the symmetric `A^1/2 B A^1/2` by
   eigendecomposition, so no complex parts arise; tiny negative eigenvalues from
-  rounding are clipped to 0.
+  rounding are clipped to 0, and so is the distance of nearly equal sets.
 
   Args:
     feats_a: `[n, d]`.
@@ -76,7 +76,8 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
   sqrt_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
   cross = np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a)
   trace_sqrt = np.sum(np.sqrt(np.clip(cross, 0, None)))
-  return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt)
+  distance = np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
+  return max(float(distance), 0.0)
 
 
 def kernel_distance(feats_a: np.ndarray, feats_b: np.ndarray, *, num_subsets: int = 100,

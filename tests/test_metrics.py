@@ -133,3 +133,30 @@ def test_length_histogram_and_word_metrics_of_one_string():
                           "js_4", "length_tv"}
   assert results["valid_words"] == 1.0 and results["novel_words"] == 0.0
   assert results["js_3"] == pytest.approx(1.0) and results["length_tv"] == 0.0
+
+
+def test_high_quality_means_strictly_within_three_std_of_a_mode():
+  centers = np.array([[0.0, 0.0], [100.0, 0.0]])
+  samples = np.array([[2.9, 0.0], [3.0, 0.0], [3.5, 0.0], [100.0, 1.0]])
+  result = metrics.mode_coverage(samples, centers, 1.0, min_count=1)
+  assert result["high_quality"] == 0.5 and result["modes"] == 2
+
+
+def test_frechet_distance_computes_in_double_precision_and_checks_its_inputs():
+  feats_a, feats_b = _gaussian_features(0, n=50), _gaussian_features(1, n=50, shift=0.5)
+  np.testing.assert_allclose(
+      metrics.frechet_distance(feats_a.astype(np.float32), feats_b.astype(np.float32)),
+      metrics.frechet_distance(feats_a.astype(np.float32).astype(np.float64),
+                               feats_b.astype(np.float32).astype(np.float64)), rtol=1e-12)
+  assert np.isfinite(metrics.frechet_distance(feats_a[:2], feats_b[:2]))  # Two are enough.
+  with pytest.raises(ValueError, match=r"features must be \[n >= 2, d\], got shape \(1, 8\)"):
+    metrics.frechet_distance(feats_a[:1], feats_b)
+  with pytest.raises(ValueError, match=r"got shape \(50,\)"):
+    metrics.frechet_distance(feats_a[:, 0], feats_b)
+
+
+def test_frechet_distance_of_fewer_samples_than_features_is_finite():
+  # Rank-deficient covariances: their zero eigenvalues come out slightly negative.
+  feats = _gaussian_features(0, n=4, d=64)
+  assert 0.0 <= metrics.frechet_distance(feats, feats) < 1e-4  # Rounding, of traces ~64.
+  assert np.isfinite(metrics.frechet_distance(feats, _gaussian_features(1, n=4, d=64)))
