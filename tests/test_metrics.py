@@ -160,3 +160,18 @@ def test_frechet_distance_of_fewer_samples_than_features_is_finite():
   feats = _gaussian_features(0, n=4, d=64)
   assert 0.0 <= metrics.frechet_distance(feats, feats) < 1e-4  # Rounding, of traces ~64.
   assert np.isfinite(metrics.frechet_distance(feats, _gaussian_features(1, n=4, d=64)))
+
+
+def test_pairwise_distances_in_chunks_are_the_distances():
+  x, y = _gaussian_features(0, n=7, d=3), _gaussian_features(1, n=5, d=3)
+  direct = np.linalg.norm(x[:, None] - y[None], axis=-1)
+  np.testing.assert_allclose(metrics._pairwise_distances(x, y, chunk=3), direct, rtol=1e-10)
+  far = 1000 * _gaussian_features(2, n=50, d=8)  # |x|^2 - 2 x.x + |x|^2 rounds below 0 here.
+  to_itself = np.diag(metrics._pairwise_distances(far, far))
+  assert np.all(np.isfinite(to_itself)) and np.all(to_itself >= 0)
+
+
+def test_precision_recall_defaults_to_three_neighbours():
+  real, fake = _gaussian_features(0, n=200, d=2), _gaussian_features(1, n=200, d=2, shift=0.5)
+  assert metrics.precision_recall(real, fake) == metrics.precision_recall(real, fake, k=3)
+  assert metrics.precision_recall(real, fake) != metrics.precision_recall(real, fake, k=4)
