@@ -175,3 +175,24 @@ def test_precision_recall_defaults_to_three_neighbours():
   real, fake = _gaussian_features(0, n=200, d=2), _gaussian_features(1, n=200, d=2, shift=0.5)
   assert metrics.precision_recall(real, fake) == metrics.precision_recall(real, fake, k=3)
   assert metrics.precision_recall(real, fake) != metrics.precision_recall(real, fake, k=4)
+
+
+def test_kernel_distance_settings_inputs_and_sizes():
+  a, b = _gaussian_features(0, n=1100), _gaussian_features(1, n=1100, shift=0.2)
+  assert metrics.kernel_distance(a, b) == metrics.kernel_distance(
+      a, b, num_subsets=100, subset_size=1000, seed=0)
+  low = metrics.kernel_distance(a.astype(np.float32), b.astype(np.float32), num_subsets=2)
+  np.testing.assert_allclose(low, metrics.kernel_distance(
+      a.astype(np.float32).astype(np.float64), b.astype(np.float32).astype(np.float64),
+      num_subsets=2), rtol=1e-12)
+  for small, large in ((a[:5], b), (a, b[:5])):  # Subsets no larger than the smaller set.
+    assert np.isfinite(metrics.kernel_distance(small, large, num_subsets=2)[0])
+  assert np.isfinite(metrics.kernel_distance(a[:2], b[:2], num_subsets=2)[0])
+  with pytest.raises(ValueError, match="^kernel_distance needs at least 2 samples in each set"):
+    metrics.kernel_distance(a[:1], b)
+
+
+def test_a_sample_on_a_balls_edge_is_inside_it():
+  real = np.array([[0.0], [1.0], [2.0], [3.0]])  # Each one's nearest other is 1 away.
+  on_edges = metrics.precision_recall(real, np.array([[-1.0], [-2.0]]), k=1)
+  assert on_edges["precision"] == 0.5 and on_edges["recall"] == 0.25  # -1 and 0: 1 apart.
