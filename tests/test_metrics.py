@@ -196,3 +196,18 @@ def test_a_sample_on_a_balls_edge_is_inside_it():
   real = np.array([[0.0], [1.0], [2.0], [3.0]])  # Each one's nearest other is 1 away.
   on_edges = metrics.precision_recall(real, np.array([[-1.0], [-2.0]]), k=1)
   assert on_edges["precision"] == 0.5 and on_edges["recall"] == 0.25  # -1 and 0: 1 apart.
+
+
+def test_kernel_distance_is_the_unbiased_mmd_of_the_cubic_kernel():
+  a = np.array([[0.0, 1.0], [1.0, 2.0], [2.0, 0.5]])
+  b = np.array([[1.0, -1.0], [0.5, 0.0], [3.0, 1.0]])
+
+  def kernel(x, y):
+    return (x @ y / 2 + 1.0) ** 3  # d = 2
+
+  def within(s):
+    return sum(kernel(s[i], s[j]) for i in range(3) for j in range(3) if i != j) / 6
+
+  across = sum(kernel(x, y) for x in a for y in b) / 9
+  mean, std = metrics.kernel_distance(a, b, num_subsets=1, subset_size=3)
+  assert mean == pytest.approx(within(a) + within(b) - 2 * across, rel=1e-12) and std == 0.0
