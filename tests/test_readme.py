@@ -86,7 +86,8 @@ COMMANDS = {
     "torch --rounds 3": r"\| model \| batch \|",
     ".venv/bin/python bench/conv_layers.py --model cyclegan128 --batch_size 1":
         r"\| layer \| size \|",
-    "make mutation": "skip: mutation testing, most of an hour",
+    "make mutation": "skip: mutation testing, many hours",
+    "make mutation ARGS='\"jaxgan.regularizers*\"'": "skip: mutation testing, about an hour",
     ".venv/bin/mutmut results": "skip: reads what make mutation left",
     ".venv/bin/python train.py --config configs/dcgan_cifar10.py --config.num_devices=1":
         "skip: a GPU, and CIFAR-10 from the internet",
