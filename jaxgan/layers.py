@@ -312,20 +312,28 @@ def _conv_transpose_jvp(stride, padding, output_padding, primals, tangents):
   return outputs, by_inputs(inputs_dot) + by_kernel(kernel_dot)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
 def conv(inputs: Array, kernel: Array, stride: int, padding: int) -> Array:
   """PyTorch's `Conv2d` geometry: `[n, h, w, in]`, kernel `[k, k, in, out]` (HWIO). Its
   input gradient is `conv_transpose` (its fast forms where they apply)."""
+  if (kernel.shape[:2], stride, padding) == ((1, 1), 1, 0):
+    # A matmul over features, whose kernel gradient is one matmul over pixels: 2-3x faster
+    # than XLA:CPU's convolution kernel gradient (measured at sngan32's shortcuts).
+    return inputs @ kernel[0, 0]
+  return _conv(inputs, kernel, stride, padding)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def _conv(inputs: Array, kernel: Array, stride: int, padding: int) -> Array:
   if _cpu_stride_1_images(stride, padding, kernel):
     return _conv_stride_1(inputs, kernel, padding)
   return _strided_conv(inputs, kernel, stride, padding)
 
 
-@conv.defjvp
+@_conv.defjvp
 def _conv_jvp(stride, padding, primals, tangents):
   inputs, kernel = primals
   inputs_dot, kernel_dot = tangents
-  outputs = conv(inputs, kernel, stride, padding)
+  outputs = _conv(inputs, kernel, stride, padding)
   by_inputs = _linear_map(
       lambda g: _transposed(g, kernel, stride, padding, inputs.shape[1:3]), outputs)
   by_kernel = _linear_map(lambda g: _kernel_grad(inputs, g, kernel, stride, padding), outputs)

@@ -56,14 +56,14 @@ def test_stride_2_conv_transpose_routes_equal_the_dilated_convolution(
     (7, 2, 1, 4, 3, 8), (6, 1, 1, 3, 3, 8), (6, 1, 1, 3, 16, 3), (5, 1, 1, 3, 1, 1),
     (6, 1, 1, 3, 8, 8), (6, 1, 0, 3, 16, 3), (12, 1, 0, 7, 3, 8), (12, 1, 0, 7, 8, 3),
     (9, 1, 3, 7, 8, 3), (7, 1, 1, 4, 16, 1), (7, 1, 2, 4, 3, 8), (8, 2, 1, 3, 8, 16),
-    (7, 2, 1, 3, 16, 8)])
+    (7, 2, 1, 3, 16, 8), (6, 1, 0, 1, 8, 5), (5, 1, 0, 1, 3, 16)])
 def test_strided_conv_gradients_equal_autodiff(size, stride, padding, kernel, in_features,
                                                out_features):
   """Even sizes with stride 2, 4x4, padding 1 take the space-to-depth kernel gradient (image
   channels in) and the matmul (image channels in) or phase input gradient; stride 1 from or
   to image channels (CycleGAN's 7x7 without padding, PatchGAN's last 4x4) the neighbourhood
-  and tap matmuls; stride 2, 3x3 in a small batch the neighbourhood matmul; the others XLA's
-  own."""
+  and tap matmuls; stride 2, 3x3 in a small batch the neighbourhood matmul; 1x1 a matmul
+  over features; the others XLA's own."""
   x = jax.random.normal(jax.random.key(0), (2, size, size + 1, in_features))
   k = jax.random.normal(jax.random.key(1), (kernel, kernel, in_features, out_features))
   y = layers.conv(x, k, stride, padding)

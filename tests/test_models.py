@@ -155,6 +155,28 @@ def test_dcgan_attention_and_a_resolution_it_lacks():
     bad.init(jax.random.key(0), jnp.ones((2, 16, 16, 1)), train=False)
 
 
+@pytest.mark.parametrize("shape", [(2, 4, 6, 3), (1, 5, 7, 2)])
+def test_resampling_equals_numpy_and_their_gradients_are_each_others_adjoints(shape):
+  x = jax.random.normal(jax.random.key(0), shape)
+  n, h, w, c = shape
+  up = np.asarray(x).repeat(2, axis=1).repeat(2, axis=2)
+  np.testing.assert_array_equal(common.upsample(x), up)
+  blocks = np.asarray(x)[:, :h - h % 2, :w - w % 2].reshape(n, h // 2, 2, w // 2, 2, c)
+  down = common.downsample(x)
+  np.testing.assert_allclose(down, blocks.mean(axis=(2, 4)), rtol=1e-6, atol=1e-6)
+  # The gradient of nearest upsampling sums each 2x2 block; average pooling's spreads a
+  # quarter of each cotangent over its block (nothing to a dropped odd row or column).
+  g_up = jax.random.normal(jax.random.key(1), up.shape)
+  np.testing.assert_allclose(
+      jax.grad(lambda x: jnp.sum(common.upsample(x) * g_up))(x),
+      np.asarray(g_up).reshape(n, h, 2, w, 2, c).sum(axis=(2, 4)), rtol=1e-6, atol=1e-6)
+  g_down = np.asarray(jax.random.normal(jax.random.key(2), down.shape))
+  spread = np.zeros(shape, np.float32)
+  spread[:, :h - h % 2, :w - w % 2] = g_down.repeat(2, axis=1).repeat(2, axis=2) / 4
+  np.testing.assert_allclose(jax.grad(lambda x: jnp.sum(common.downsample(x) * g_down))(x),
+                             spread, rtol=1e-6, atol=1e-6)
+
+
 def test_real_pyramid_averages_two_by_two_blocks():
   images = jax.random.normal(jax.random.key(0), (2, 8, 8, 3))
   pyramid = msg.real_pyramid(images, 3)

@@ -6,6 +6,7 @@ from typing import Callable, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from jaxgan.errors import ConfigError
 
@@ -81,14 +82,25 @@ def projection(features: Array, labels: Array | None, num_classes: int) -> Array
   return jnp.sum(embedding * features, axis=-1)
 
 
+# Both resamplings below are written as strided slices and interior padding, each the
+# other's transpose, rather than as reductions: XLA:CPU fuses a reduction with the
+# convolution that produces its input into one slower library call (sngan32's step spent
+# 0.6 s of 3.6 s in one such fusion).
+
+
 def upsample(x: Array) -> Array:
   """Maps `[batch, h, w, c]` -> `[batch, 2h, 2w, c]`, nearest neighbour."""
-  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+  zero = jnp.zeros((), x.dtype)
+  return sum(lax.pad(x, zero, ((0, 0, 0), (a, 1 - a, 1), (b, 1 - b, 1), (0, 0, 0)))
+             for a in (0, 1) for b in (0, 1))
 
 
 def downsample(x: Array) -> Array:
-  """Maps `[batch, h, w, c]` -> `[batch, h/2, w/2, c]`, 2x2 average pooling."""
-  return nn.avg_pool(x, (2, 2), (2, 2))
+  """Maps `[batch, h, w, c]` -> `[batch, h // 2, w // 2, c]`, 2x2 average pooling."""
+  n, h, w, c = x.shape
+  corners = [lax.slice(x, (0, a, b, 0), (n, a + h - h % 2 - 1, b + w - w % 2 - 1, c),
+                       (1, 2, 2, 1)) for a in (0, 1) for b in (0, 1)]
+  return sum(corners) / 4
 
 
 def pixel_norm(x: Array) -> Array:

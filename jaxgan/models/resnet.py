@@ -33,10 +33,10 @@ Array = jax.Array
 _init = nn.initializers.xavier_uniform()
 
 
-def _conv3x3(features: int, name: str | None = None) -> layers.Conv:
-  """`nn.Conv(features, (3, 3))` (SAME), whose layers from and to image channels take
-  jaxgan.layers' faster CPU routes."""
-  return layers.Conv(features, kernel_size=3, stride=1, padding=1, kernel_init=_init, name=name)
+def _conv(features: int, kernel_size: int = 3, name: str | None = None) -> layers.Conv:
+  """`nn.Conv(features, (k, k))` (SAME, odd `k`) with jaxgan.layers' faster CPU routes."""
+  return layers.Conv(features, kernel_size=kernel_size, stride=1, padding=kernel_size // 2,
+                     kernel_init=_init, name=name)
 
 
 class _UpBlock(nn.Module):
@@ -46,10 +46,10 @@ class _UpBlock(nn.Module):
   @nn.compact
   def __call__(self, x: Array, *, train: bool) -> Array:
     h = upsample(nn.relu(batch_norm(train, self.batch_norm_axis)(x)))
-    h = _conv3x3(self.features)(h)
+    h = _conv(self.features)(h)
     h = nn.relu(batch_norm(train, self.batch_norm_axis)(h))
-    h = _conv3x3(self.features)(h)
-    return h + nn.Conv(self.features, (1, 1), kernel_init=_init, name="shortcut")(upsample(x))
+    h = _conv(self.features)(h)
+    return h + _conv(self.features, 1, name="shortcut")(upsample(x))
 
 
 class _DownBlock(nn.Module):
@@ -61,8 +61,7 @@ class _DownBlock(nn.Module):
   @nn.compact
   def __call__(self, x: Array, *, train: bool) -> Array:
     def conv(kernel: int, name: str, inputs: Array) -> Array:
-      layer = _conv3x3(self.features, name=name) if kernel == 3 else nn.Conv(
-          self.features, (kernel, kernel), kernel_init=_init, name=name)
+      layer = _conv(self.features, kernel, name=name)
       return maybe_spectral_norm(layer, inputs, spectral_norm=self.spectral_norm, train=train)
 
     h = conv(3, "conv_0", x if self.first else nn.relu(x))
@@ -103,7 +102,7 @@ class ResNetGenerator(nn.Module):
       if x.shape[1] == self.attention_resolution:
         x = SelfAttention()(x, train=train)
     x = nn.relu(batch_norm(train, self.batch_norm_axis)(x))
-    return jnp.tanh(_conv3x3(channels)(x))
+    return jnp.tanh(_conv(channels)(x))
 
 
 class ResNetDiscriminator(nn.Module):
