@@ -10,7 +10,7 @@ import pytest
 from jaxgan import init_state, losses, tasks, train_step
 from jaxgan.models.mlp import MLPDiscriminator
 from jaxgan.state import GAN
-from jaxgan.step import generate_outputs
+from jaxgan.step import generate_outputs, step_labels
 from jaxgan.trainer import build_gan
 
 
@@ -177,6 +177,20 @@ def test_samples_follow_their_labels_and_the_compute_dtype(ring_config):
   labels = np.zeros(16, np.int32)
   assert "bf16[" in str(jax.make_jaxpr(sample(in_bfloat16))(state.g, latents, labels))
   assert "bf16[" not in str(jax.make_jaxpr(sample(gan))(state.g, latents, labels))
+
+
+def test_step_labels_are_drawn_per_critic_update_from_the_step_and_its_key(ring_config):
+  gan, _, _, _ = _setup(ring_config, conditional=True)
+  gan = dataclasses.replace(gan, n_critic=2)
+  rng, step = jax.random.key(3), np.int32(4)
+  labels = np.asarray(step_labels(gan, rng, step, 64))
+  assert labels.shape == (2, 64) and np.issubdtype(labels.dtype, np.integer)
+  assert set(labels.ravel()) == set(range(gan.num_classes))
+  assert not np.array_equal(labels[0], labels[1])
+  np.testing.assert_array_equal(labels, step_labels(gan, rng, step, 64))
+  assert not np.array_equal(labels, step_labels(gan, rng, step + 1, 64))
+  assert not np.array_equal(labels, step_labels(gan, jax.random.key(4), step, 64))
+  assert step_labels(dataclasses.replace(gan, num_classes=0), rng, step, 64) is None
 
 
 def test_a_sample_does_not_depend_on_the_rest_of_its_batch(digits_config):
