@@ -213,12 +213,13 @@ def _d_loss(gan: GAN, ctx: _Context, d_params: Any, d: Player, real: jax.Array,
         flip_rng, real_logits, fake_logits, fraction=gan.label_flip_fraction)
   loss = gan.loss.discriminator(adversarial_real, adversarial_fake)
 
+  *penalty_rngs, noise_rng = jax.random.split(penalty_rng, len(gan.d_penalties) + 1)
+
   def d_fn(x):
-    return _apply_d(gan, ctx, d_params, d.batch_stats, x, real_labels,
-                    noise_rng=jax.random.fold_in(penalty_rng, 1))[0]
+    return _apply_d(gan, ctx, d_params, d.batch_stats, x, real_labels, noise_rng=noise_rng)[0]
 
   terms = {}
-  for penalty, key in zip(gan.d_penalties, jax.random.split(penalty_rng, len(gan.d_penalties))):
+  for penalty, key in zip(gan.d_penalties, penalty_rngs):
     value = _lazily(penalty.every, ctx.step, lambda: penalty.fn(d_fn, real, fake, key),
                     jnp.zeros((), jnp.float32))
     loss += penalty.weight * penalty.every * value
@@ -283,8 +284,14 @@ def _replayed(gan: GAN, state: GANState, fake: jax.Array,
                                  fraction=gan.replay.fraction), rng
 
 
+def _step_rngs(rng: jax.Array, step: jax.Array) -> jax.Array:
+  """The step's four keys `[4]`: the latents' (and fake labels'), D's updates', G's update's
+  and G's own noise's."""
+  return jax.random.split(jax.random.fold_in(rng, step), 4)
+
+
 def _latent_rng(rng: jax.Array, step: jax.Array) -> jax.Array:
-  return jax.random.split(jax.random.fold_in(rng, step), 3)[0]
+  return _step_rngs(rng, step)[0]
 
 
 def step_latents(gan: GAN, rng: jax.Array, step: jax.Array, global_batch: int) -> jax.Array:
@@ -329,11 +336,9 @@ class _Inputs(NamedTuple):
 def _step_inputs(gan: GAN, step: jax.Array, batch: Batch, rng: jax.Array,
                  axis_name: str | None) -> tuple[_Inputs, jax.Array]:
   """This device's inputs of each D update, stacked `[n_critic, ...]`, and G's key."""
-  step_rng = jax.random.fold_in(rng, step)
-  _, d_rng, g_rng = jax.random.split(step_rng, 3)  # [0]: latents.
-  d_rng, g_rng = _device_rng(d_rng, axis_name), _device_rng(g_rng, axis_name)
-  noise_rngs = jax.random.split(  # G's own noise, one key per G forward pass.
-      _device_rng(jax.random.fold_in(step_rng, 1), axis_name), gan.n_critic)
+  _, d_rng, g_rng, noise_rng = _step_rngs(rng, step)  # [0]: the latents', drawn globally.
+  d_rng, g_rng, noise_rng = (_device_rng(key, axis_name) for key in (d_rng, g_rng, noise_rng))
+  noise_rngs = jax.random.split(noise_rng, gan.n_critic)  # One per G forward pass.
   samples, labels = _split_batch(gan, batch)
   per_device_batch = samples.shape[0] // gan.n_critic
   real, real_labels = jax.tree.map(

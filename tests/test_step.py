@@ -10,7 +10,7 @@ import pytest
 from jaxgan import init_state, losses, tasks, train_step
 from jaxgan.models.mlp import MLPDiscriminator
 from jaxgan.state import GAN
-from jaxgan.step import generate_outputs, step_labels
+from jaxgan.step import _latent_rng, _step_inputs, generate_outputs, step_labels
 from jaxgan.trainer import build_gan
 
 
@@ -191,6 +191,22 @@ def test_step_labels_are_drawn_per_critic_update_from_the_step_and_its_key(ring_
   assert not np.array_equal(labels, step_labels(gan, rng, step + 1, 64))
   assert not np.array_equal(labels, step_labels(gan, jax.random.key(4), step, 64))
   assert step_labels(dataclasses.replace(gan, num_classes=0), rng, step, 64) is None
+
+
+def test_the_latents_key_is_no_other_key_of_the_step_nor_their_parent(ring_config):
+  """A key used twice would tie the latents to D's or G's own randomness."""
+  gan, _, _, dataset = _setup(ring_config)
+  gan = dataclasses.replace(gan, n_critic=2)
+  rng, step = jax.random.key(3), np.int32(4)
+  inputs, g_rng = _step_inputs(gan, step, dataset.batch(0, 16), rng, axis_name=None)
+  latent_rng = _latent_rng(rng, step)
+
+  def key_set(*keys):
+    return {tuple(np.asarray(jax.random.key_data(key)).ravel()) for key in keys}
+
+  handed_out = key_set(g_rng, *inputs.d_rng, *inputs.noise_rng)
+  assert len(handed_out) == 1 + 2 * gan.n_critic
+  assert not key_set(latent_rng, *jax.random.split(latent_rng, gan.n_critic)) & handed_out
 
 
 def test_a_sample_does_not_depend_on_the_rest_of_its_batch(digits_config):
