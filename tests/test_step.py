@@ -3,19 +3,33 @@ import functools
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
 from jaxgan import init_state, losses, tasks, train_step
 from jaxgan.models.mlp import MLPDiscriminator
-from jaxgan.state import GAN
-from jaxgan.step import _latent_rng, _step_inputs, generate_outputs, step_labels
+from jaxgan.regularizers import Penalty
+from jaxgan.state import GAN, Augment
+from jaxgan.step import (
+  _context,
+  _d_loss,
+  _latent_rng,
+  _step_inputs,
+  generate_outputs,
+  step_labels,
+)
 from jaxgan.trainer import build_gan
 
 
 def _leaves_equal(a, b) -> bool:
   return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def _key_set(*keys) -> set[tuple[int, ...]]:
+  """The distinct keys among `keys`, as tuples of their key data."""
+  return {tuple(np.asarray(jax.random.key_data(key)).ravel()) for key in keys}
 
 
 def _assert_trees_close(a, b, **tolerances):
@@ -201,12 +215,34 @@ def test_the_latents_key_is_no_other_key_of_the_step_nor_their_parent(ring_confi
   inputs, g_rng = _step_inputs(gan, step, dataset.batch(0, 16), rng, axis_name=None)
   latent_rng = _latent_rng(rng, step)
 
-  def key_set(*keys):
-    return {tuple(np.asarray(jax.random.key_data(key)).ravel()) for key in keys}
-
-  handed_out = key_set(g_rng, *inputs.d_rng, *inputs.noise_rng)
+  handed_out = _key_set(g_rng, *inputs.d_rng, *inputs.noise_rng)
   assert len(handed_out) == 1 + 2 * gan.n_critic
-  assert not key_set(latent_rng, *jax.random.split(latent_rng, gan.n_critic)) & handed_out
+  assert not _key_set(latent_rng, *jax.random.split(latent_rng, gan.n_critic)) & handed_out
+
+
+def test_d_calls_inside_penalties_draw_from_keys_no_penalty_holds(ring_config):
+  """With two penalties, D's own randomness inside them (here its augmentation) gets a key of
+  its own, not the second penalty's."""
+  gan, state, _, dataset = _setup(ring_config)
+  penalty_keys, augment_keys = [], []
+
+  def penalty(d_fn, real, fake, key):
+    penalty_keys.append(key)
+    return jnp.mean(d_fn(real))
+
+  def augment(key, samples, p):
+    augment_keys.append(key)
+    return samples
+
+  gan = dataclasses.replace(gan, augment=Augment(transform=augment),
+                            d_penalties=(Penalty("a", penalty, 1.0), Penalty("b", penalty, 1.0)))
+  real = dataset.batch(0, 8)
+  _d_loss(gan, _context(gan, state, None), state.d.params, state.d, real, None, real, None,
+          jax.random.key(5))
+  assert len(penalty_keys) == 2 and len(augment_keys) == 4  # Real, fake, one per penalty.
+  near_penalty_keys = _key_set(*penalty_keys, *(jax.random.fold_in(key, i)
+                                                for key in penalty_keys for i in range(4)))
+  assert not _key_set(*augment_keys[2:]) & near_penalty_keys
 
 
 def test_a_sample_does_not_depend_on_the_rest_of_its_batch(digits_config):
