@@ -78,7 +78,8 @@ COMMANDS = {
     ".venv/bin/python bench/fine_tune.py": r"images of each of the digits",
     ".venv/bin/python bench/scaling.py": r"\| model \| batch \| devices \|",
     ".venv/bin/python train.py --config configs/pix2pix_digits_edges.py": TRAINING,
-    ".venv/bin/python train.py --config configs/pix2pix_digits_inpaint.py": TRAINING,
+    ".venv/bin/python train.py --config configs/pix2pix_digits_inpaint.py":
+        "skip: runs as the edges config above; tests/test_translation.py trains and evaluates it",
     ".venv/bin/python train.py --config configs/cyclegan_digits_thick.py": TRAINING,
     ".venv/bin/python train.py --config configs/pix2pix_facades.py --config.download=True":
         "skip: a GPU, and the facades from the internet",
