@@ -50,8 +50,8 @@ _PHASES = {4: (_PARITY_TAPS, ((1, 0), (0, 1))), 3: (((1,), (2, 0)), ((0, 0), (0,
 _IMAGE_CHANNELS = 4
 # Inputs of a stride-1 convolution from this many elements (32 MiB of float32, the size of
 # this machine's last-level cache, and of sngan32's 32x32 activations) take
-# `_batch_minor_kernel_grad` on CPU: measured 1.2-1.6x faster from there, level or 5% slower
-# below.
+# `_batch_minor_kernel_grad` on CPU: per layer up to 1.6x faster from there (noisy, level in
+# some runs), level or 5% slower below; whole sngan32 steps +1-2% (docs/speed.md).
 _LARGE_INPUTS = 2**23
 
 
